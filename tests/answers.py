@@ -1,0 +1,37 @@
+"""The template's answers, and the answer sets the tests bake."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+
+PYTHON_VERSIONS: list[str] = COOKIECUTTER_JSON["python_version"]
+OPTIONS = ("use_celery", "use_cron", "use_frontend")
+DEFAULTS = {
+    "python_version": PYTHON_VERSIONS[0],
+    **{option: COOKIECUTTER_JSON[option] for option in OPTIONS},
+}
+
+# Every combination of the optional parts.
+OPTION_SETS = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product([True, False], repeat=3)]
+ALL_ON = dict.fromkeys(OPTIONS, True)
+ALL_OFF = dict.fromkeys(OPTIONS, False)
+
+
+def answer_id(answers: dict) -> str:
+    """A short readable id: 'default', or e.g. 'celery-nocron-frontend-py3.12'."""
+    if not answers:
+        return "default"
+    parts = []
+    for key, value in sorted(answers.items()):
+        if key.startswith("use_"):
+            parts.append(("" if value else "no") + key.removeprefix("use_"))
+        elif key == "python_version":
+            parts.append(f"py{value}")
+        else:
+            parts.append(f"{key}={value}")
+    return "-".join(parts)

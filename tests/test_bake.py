@@ -1,0 +1,135 @@
+"""What every bake must produce, checked by parsing the output and by real tools."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.answers import ALL_OFF, ALL_ON, DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, TEMPLATE_DIR, answer_id
+from tests.conftest import run
+
+ANSWER_SETS = [
+    {},
+    *OPTION_SETS,
+    *({"python_version": version} for version in PYTHON_VERSIONS[1:]),
+    {"project_name": "Acme Web-Shop 2", "timezone": "UTC", "domain_name": "shop.acme.example"},
+]
+TEMPLATE_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(if|endif|for|raw)\b|cookiecutter\.")
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+@pytest.fixture(params=ANSWER_SETS, ids=answer_id, scope="module")
+def answers(request) -> dict:
+    return {**DEFAULTS, **request.param}
+
+
+@pytest.fixture(scope="module")
+def project(answers, bake) -> Path:
+    return bake(**answers)
+
+
+def text_files(project: Path):
+    for path in sorted(project.rglob("*")):
+        if path.is_file():
+            try:
+                yield path, path.read_text()
+            except UnicodeDecodeError:
+                continue
+
+
+def test_no_template_syntax_is_left(project):
+    leftovers = [str(p.relative_to(project)) for p in project.rglob("*") if "cookiecutter" in p.name]
+    leftovers += [str(p.relative_to(project)) for p, text in text_files(project) if TEMPLATE_SYNTAX.search(text)]
+    assert leftovers == []
+
+
+def test_python_is_ruff_clean(project):
+    run([RUFF, "check", "--no-cache", "."], cwd=project)
+    run([RUFF, "format", "--check", "--no-cache", "."], cwd=project)
+
+
+def test_pyproject_pins_the_ruff_version_of_the_test_requirements(project):
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    ruff, _ = parse_requirements((project / "requirements-test.txt").read_text())["ruff"]
+    assert pyproject["tool"]["ruff"]["required-version"] == str(ruff.specifier)
+
+
+def parse_requirements(text: str) -> dict[str, tuple[Requirement, list[str]]]:
+    """name -> (requirement, hashes) for a requirements file; -c/-r lines and comments are left out."""
+    parsed = {}
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement, *options = line.split(" --")
+        requirement = Requirement(requirement)
+        hashes = [option.removeprefix("hash=") for option in options if option.startswith("hash=")]
+        parsed[canonicalize_name(requirement.name)] = (requirement, hashes)
+    return parsed
+
+
+def requirement_names(text: str) -> set[str]:
+    return set(parse_requirements(text))
+
+
+@pytest.mark.parametrize("name", ["requirements", "requirements-test"])
+def test_requirements_are_compiled_from_their_in_file_and_pinned_with_hashes(project, name):
+    wanted = requirement_names((project / f"{name}.in").read_text())
+    compiled = parse_requirements((project / f"{name}.txt").read_text())
+    assert wanted <= set(compiled)
+    for requirement, hashes in compiled.values():
+        assert [spec.operator for spec in requirement.specifier] == ["=="], requirement
+        assert hashes, f"{requirement} has no hashes"
+        assert all(h.startswith("sha256:") for h in hashes)
+
+
+def test_optional_packages_come_only_with_their_option(project, answers):
+    production = requirement_names((project / "requirements.txt").read_text())
+    test = requirement_names((project / "requirements-test.txt").read_text())
+    assert ("celery" in production) == answers["use_celery"]
+    assert ("redis" in production) == answers["use_celery"]
+    assert ("croniter" in test) == answers["use_cron"]
+
+
+def test_python_version_is_used(project, answers):
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f"=={answers['python_version']}.*"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + answers["python_version"].replace(".", "")
+
+
+def test_frontend_package_files_parse(project, answers):
+    package_json = project / "frontend" / "package.json"
+    assert package_json.exists() == answers["use_frontend"]
+    if not answers["use_frontend"]:
+        return
+    package = json.loads(package_json.read_text())
+    lock = json.loads((project / "frontend" / "package-lock.json").read_text())
+    assert lock["name"] == package["name"]
+    assert lock["packages"][""]["devDependencies"] == package["devDependencies"]
+    assert "build" in package["scripts"]
+
+
+def tree_digest(project: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        digest.update(path.relative_to(project).as_posix().encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+            digest.update(oct(path.stat().st_mode).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("answers", [ALL_ON, ALL_OFF], ids=answer_id)
+def test_the_same_answers_bake_the_same_bytes(tmp_path, answers):
+    first = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "a"), extra_context=answers)
+    second = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "b"), extra_context=answers)
+    assert tree_digest(Path(first)) == tree_digest(Path(second))

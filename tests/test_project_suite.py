@@ -1,0 +1,93 @@
+"""Each generated project's own test suite passes, on SQLite and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.answers import DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, answer_id
+from tests.conftest import run
+from tests.require import port_open, unavailable
+
+POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+SUITE_ANSWER_SETS = [
+    *OPTION_SETS,
+    *({"python_version": version} for version in PYTHON_VERSIONS[1:]),
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=SUITE_ANSWER_SETS, ids=answer_id)
+def answers(request) -> dict:
+    return {**DEFAULTS, **request.param}
+
+
+def project_environment(venv: Path, **extra) -> dict:
+    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **extra}
+
+
+def database_url_for(answers: dict) -> str:
+    """A database name of its own, so that parallel runs never share Django's test database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = hashlib.sha256(f"{worker}-{answer_id(answers)}".encode()).hexdigest()[:12]
+    return f"{POSTGRES}/dct_{name}"
+
+
+def test_project_suite_passes_on_sqlite(answers, bake, venv_for):
+    project = bake(**answers)
+    venv = venv_for(project, answers["python_version"])
+
+    result = run(["bin/run-tests", "-p", "no:cacheprovider"], cwd=project, env=project_environment(venv))
+
+    assert " passed" in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.services
+def test_project_suite_passes_on_postgresql(answers, bake, venv_for):
+    if not port_open("127.0.0.1", 5432):
+        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    project = bake(**answers)
+    venv = venv_for(project, answers["python_version"])
+    env = project_environment(venv, DATABASE_URL=database_url_for(answers))
+
+    result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v"], cwd=project, env=env)
+
+    assert "test_health_is_ok_when_database_and_cache_answer PASSED" in result.stdout
+    assert (
+        "vendor=postgresql"
+        in run(
+            [
+                "python",
+                "manage.py",
+                "shell",
+                "--no-imports",
+                "-c",
+                "from django.db import connection; print(f'vendor={connection.vendor}')",
+            ],
+            cwd=project,
+            env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.testing"},
+        ).stdout
+    )
+
+
+def test_check_deploy_passes_with_secrets_only_in_files(bake, venv_for, tmp_path):
+    project = bake()
+    venv = venv_for(project)
+    secrets = {
+        "SECRET_KEY": "k" + hashlib.sha256(b"a long, varied, made-up key").hexdigest() + "Z!@#",
+        "DATABASE_URL": "postgres://app:pw@db.internal:5432/app",
+    }
+    files = {}
+    for name, value in secrets.items():
+        (tmp_path / name).write_text(value + "\n")
+        files[f"{name}_FILE"] = str(tmp_path / name)
+    env = project_environment(venv, DJANGO_SETTINGS_MODULE="config.settings.production", ALLOWED_HOSTS="example.com")
+    env = {key: value for key, value in {**os.environ, **env, **files}.items() if key not in secrets}
+
+    result = run(["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=project, env=env)
+
+    assert "System check identified no issues" in result.stdout

@@ -1,0 +1,68 @@
+"""Venvs for generated projects, cached by the hash of their requirements.
+
+Projects baked with the same Python version and the same pinned requirements share one
+venv under the cache directory, so the suite installs each set once, not once per test.
+Installs use uv (fast); a file lock keeps parallel xdist workers from racing.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from filelock import FileLock
+
+from tests.require import unavailable
+
+CACHE_DIR = Path(os.environ.get("DCT_CACHE_DIR", Path.home() / ".cache" / "django-container-template"))
+REQUIREMENTS = ("requirements.txt", "requirements-test.txt")
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter for version X.Y: this one, one installed by pyenv, or one on PATH."""
+    candidates = [sys.executable] if sys.version_info[:2] == tuple(map(int, version.split("."))) else []
+    candidates += sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python{version}")), reverse=True)
+    on_path = shutil.which(f"python{version}")
+    if on_path and "/shims/" not in on_path:  # a pyenv shim fails unless that version is selected
+        candidates.append(on_path)
+    return next(iter(candidates), None)
+
+
+def requirements_key(project: Path, python_version: str) -> str:
+    digest = hashlib.sha256(python_version.encode())
+    for name in REQUIREMENTS:
+        digest.update((project / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def uv() -> str:
+    found = Path(sys.executable).with_name("uv")
+    if not found.exists():
+        unavailable("uv is not installed next to this Python (it is in requirements-dev.txt)")
+    return str(found)
+
+
+def install(venv: Path, python: str, project: Path) -> None:
+    env = {**os.environ, "VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run([uv(), "venv", "--quiet", "--python", python, str(venv)], check=True, env=env)
+    requirements = [arg for name in REQUIREMENTS for arg in ("-r", str(project / name))]
+    subprocess.run([uv(), "pip", "install", "--quiet", "--require-hashes", *requirements], check=True, env=env)
+
+
+def project_venv(project: Path, python_version: str) -> Path:
+    python = find_python(python_version)
+    if python is None:
+        unavailable(f"Python {python_version} is not installed (looked on PATH and in ~/.pyenv)")
+    venv = CACHE_DIR / "venvs" / f"py{python_version}-{requirements_key(project, python_version)}"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{venv}.lock"):
+        if not (venv / ".complete").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            install(venv, python, project)
+            (venv / ".complete").touch()
+    return venv

@@ -1,0 +1,14 @@
+from celery import shared_task
+from django.core.management import call_command
+
+
+@shared_task
+def clear_expired_sessions():
+    """Delete expired sessions. Scheduled daily in settings.CELERY_BEAT_SCHEDULE."""
+    call_command("clearsessions")
+
+
+@shared_task
+def greet(name):
+    """An example task: replace it with real work."""
+    return f"Hello, {name}!"
