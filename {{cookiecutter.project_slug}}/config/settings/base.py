@@ -119,6 +119,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=5 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat only keeps its last-run times in this file; /tmp stays writable in a read-only container.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="celerybeat-schedule")
 # The beat schedule lives in code, so beat needs no database tables to start.
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
