@@ -29,3 +29,6 @@ lock: $(VENV)/.installed  ## recompile the generated project's requirements for 
 
 clean:  ## remove the venv and generated output (the image and venv caches stay)
 	rm -rf $(VENV) $(OUTPUT_DIR)
+
+bench: $(VENV)/.installed  ## print the performance figures (bake, install, startup, images)
+	$(VENV)/bin/python scripts/bench.py $(ARGS)

@@ -116,7 +116,9 @@ def check_base_image(value: str) -> str | None:
 
 
 def check_timezone(value: str) -> str | None:
-    if value not in zoneinfo.available_timezones():
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         return "must be an IANA time zone name such as Europe/Amsterdam or UTC"
     return None
 

@@ -1,0 +1,95 @@
+"""Print the template's performance figures (see the targets in the project notes).
+
+    make bench            # everything, including container builds (needs podman)
+    make bench ARGS=--no-containers
+
+Timings are medians of repeated runs; figures that compare two things come from the
+same run. This is a benchmark, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.venvs import find_python  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def timed(command, *, cwd=None, env=None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def median_time(command, runs: int, **kwargs) -> float:
+    return statistics.median(timed(command, **kwargs) for _ in range(runs))
+
+
+def report(name: str, value: str, target: str = "") -> None:
+    print(f"{name:<58} {value:>12}   {target}")
+
+
+def bake(output: Path) -> Path:
+    subprocess.run([BIN / "cookiecutter", "--no-input", "-o", output, REPO], check=True, capture_output=True)
+    return output / "my_project"
+
+
+def bench_bake(runs: int, scratch: Path) -> None:
+    def once(index: int) -> float:
+        return timed([BIN / "cookiecutter", "--no-input", "-o", scratch / f"bake{index}", REPO])
+
+    report("bake with the defaults (median)", f"{statistics.median(once(i) for i in range(runs)):.2f} s", "<= 0.35 s")
+
+
+def bench_project(runs: int, scratch: Path) -> None:
+    project = bake(scratch / "project")
+    python = find_python("3.13")
+    venv = scratch / "venv"
+    env = {"VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+    install = timed([BIN / "uv", "venv", "-q", "--python", python, venv], env=env)
+    install += timed(
+        [BIN / "uv", "pip", "install", "-q", "--require-hashes", "-r", "requirements.txt", "-r", "requirements-test.txt"],
+        cwd=project,
+        env=env,
+    )
+    path_env = {**env, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
+    tests = timed(["bin/run-tests", "-q", "-p", "no:cacheprovider"], cwd=project, env=path_env)
+    report("fresh venv install (uv, warm uv cache)", f"{install:.1f} s")
+    report("generated project's own test suite", f"{tests:.1f} s")
+    report("install + tests", f"{install + tests:.1f} s", "<= 15 s")
+    check = median_time([venv / "bin" / "python", "manage.py", "check"], runs, cwd=project, env=path_env)
+    report("manage.py check startup (median)", f"{check:.2f} s", "<= 0.4 s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--no-containers", action="store_true")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="dct-bench-"))
+    try:
+        bench_bake(args.runs, scratch)
+        bench_project(args.runs, scratch)
+        if not args.no_containers:
+            from scripts.bench_images import bench_images
+
+            bench_images(report)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
