@@ -10,7 +10,7 @@ import pytest
 
 from tests.answers import DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, answer_id
 from tests.conftest import run
-from tests.require import port_open, unavailable
+from tests.require import REQUIRE_ALL, port_open, unavailable
 
 POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 SUITE_ANSWER_SETS = [
@@ -27,7 +27,9 @@ def answers(request) -> dict:
 
 
 def project_environment(venv: Path, **extra) -> dict:
-    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **extra}
+    # In CI the generated suites must not skip their service tests either.
+    services = {"REQUIRE_SERVICES": "1"} if REQUIRE_ALL else {}
+    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **extra}
 
 
 def database_url_for(answers: dict) -> str:

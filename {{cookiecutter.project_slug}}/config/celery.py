@@ -1,4 +1,9 @@
-"""The Celery app. Its settings are the CELERY_* Django settings."""
+"""The Celery app: `celery -A config worker` and `celery -A config beat`.
+
+Its settings are the CELERY_* Django settings (config/settings/base.py), so they come from
+the environment like every other setting, each also readable from NAME_FILE. Tasks are
+found in a tasks.py module of every installed app.
+"""
 
 import os
 

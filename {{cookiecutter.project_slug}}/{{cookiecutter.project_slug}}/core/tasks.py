@@ -1,3 +1,5 @@
+"""Celery tasks of the core app, found by the app's autodiscover_tasks() (config/celery.py)."""
+
 from celery import shared_task
 from django.core.management import call_command
 

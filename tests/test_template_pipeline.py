@@ -1,0 +1,157 @@
+"""The template repository's own pipeline: the top-level .gitlab-ci.yml.
+
+Checked against GitLab's schema (check-jsonschema), for consistency with cookiecutter.json
+and base-image/Dockerfile, with shellcheck, and with gitlab-ci-local (tests/gitlab.py)
+listing the jobs of a push to main, a feature branch, the weekly schedule and a merge
+request. gitlab-ci-local evaluates job rules, `changes` against origin/main included, but
+not `workflow: rules`: tests/gitlab.py's evaluator checks those.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
+from tests.conftest import run
+from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, Pipeline, branch, merge_request, tag, workflow_runs
+from tests.template_repo import TemplateRepo, git_environment
+
+BIN = Path(sys.executable).parent
+PIPELINE_FILE = TEMPLATE_DIR / ".gitlab-ci.yml"
+DOCKERFILE = TEMPLATE_DIR / "base-image" / "Dockerfile"
+LABEL_ARGS = {"PYTHON_VERSION", "IMAGE_SOURCE", "IMAGE_REVISION", "IMAGE_CREATED", "IMAGE_VERSION"}
+BASE_IMAGE_JOBS = {f"base-image: [{version}]" for version in COOKIECUTTER_JSON["python_version"]}
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> dict:
+    return yaml.safe_load(PIPELINE_FILE.read_text())
+
+
+def script_of(job: dict) -> str:
+    return "\n".join(job.get("before_script", []) + job["script"])
+
+
+def test_pipeline_passes_gitlabs_schema():
+    run(
+        [
+            BIN / "check-jsonschema",
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+            PIPELINE_FILE,
+        ],
+        cwd=TEMPLATE_DIR,
+    )
+
+
+def test_the_test_job_runs_the_template_suite(pipeline):
+    assert "bash .ci/run" in pipeline["test"]["script"]
+    assert "make test" in (TEMPLATE_DIR / ".ci" / "run").read_text()
+
+
+def test_base_image_is_built_for_every_supported_python(pipeline):
+    assert pipeline["base-image"]["parallel"]["matrix"] == [{"PYTHON_VERSION": COOKIECUTTER_JSON["python_version"]}]
+
+
+def test_base_image_is_pushed_where_generated_projects_pull_it_from(pipeline):
+    assert pipeline["variables"]["BASE_IMAGE_REPOSITORY"] == COOKIECUTTER_JSON["base_image"]
+
+
+def test_build_args_are_the_ones_the_base_image_dockerfile_declares(pipeline):
+    script = script_of(pipeline["base-image"])
+    passed = set(re.findall(r"--build-arg (\w+)=", script))
+    declared = set(re.findall(r"^ARG (\w+)", DOCKERFILE.read_text(), flags=re.MULTILINE))
+
+    assert passed == LABEL_ARGS
+    assert passed <= declared
+    assert '--tag "$BASE_IMAGE_REPOSITORY:$PYTHON_VERSION-$today"' in script
+    assert '--tag "$BASE_IMAGE_REPOSITORY:$PYTHON_VERSION"' in script
+    assert re.search(r"today=\$\(date -u \+%Y%m%d\)", script)
+
+
+def test_images_are_built_by_buildah_without_privileges(pipeline):
+    job = pipeline["base-image"]
+    assert job["image"] == "$BUILDAH_IMAGE"
+    assert pipeline["variables"]["BUILDAH_IMAGE"].startswith("quay.io/buildah/stable:v")
+    assert job["variables"]["BUILDAH_FORMAT"] == "docker"
+    assert job["variables"]["BUILDAH_ISOLATION"] == "chroot"
+    assert "services" not in job
+    assert "docker " not in script_of(job)
+    assert "dind" not in PIPELINE_FILE.read_text()
+
+
+def test_only_the_schedule_and_the_default_branch_push(pipeline):
+    job = pipeline["base-image"]
+    assert job["variables"]["PUSH"] == "false"
+    pushing = [rule["if"] for rule in job["rules"] if rule.get("variables", {}).get("PUSH") == "true"]
+    assert pushing == [
+        '$CI_PIPELINE_SOURCE == "schedule"',
+        '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"',
+    ]
+
+
+@pytest.mark.parametrize("name", ["test", "base-image"])
+def test_job_scripts_pass_shellcheck(pipeline, tmp_path, name):
+    script = tmp_path / f"{name}.sh"
+    script.write_text("#!/bin/bash\nset -e\n" + script_of(pipeline[name]) + "\n")
+
+    run([BIN / "shellcheck", "--shell=bash", script], cwd=tmp_path)
+
+
+# ---- which jobs each kind of pipeline gets ---------------------------------------------------
+
+SCHEDULE = Pipeline("schedule", {**branch(DEFAULT_BRANCH).variables, "CI_PIPELINE_SOURCE": "schedule"})
+WORKFLOW_CASES = {
+    "merge-request": (merge_request(), True),
+    "push-to-main": (branch(DEFAULT_BRANCH), True),
+    "push-to-a-branch": (branch("feature"), True),
+    "push-to-a-branch-with-an-open-merge-request": (branch("feature", CI_OPEN_MERGE_REQUESTS="agency/t!7"), False),
+    "schedule": (SCHEDULE, True),
+    "tag": (tag("v1.0.0"), True),
+}
+
+
+@pytest.mark.parametrize(("kind", "runs"), WORKFLOW_CASES.values(), ids=WORKFLOW_CASES)
+def test_workflow_creates_one_pipeline_per_change(pipeline, kind, runs):
+    """gitlab-ci-local does not apply workflow:rules, so tests/gitlab.py evaluates them."""
+    assert workflow_runs(pipeline["workflow"]["rules"], kind.variables) == runs
+
+
+JOB_CASES = {
+    "push-to-main": (branch(DEFAULT_BRANCH), False, {"test"}),
+    "push-to-main-changing-the-base-image": (branch(DEFAULT_BRANCH), True, {"test", *BASE_IMAGE_JOBS}),
+    "push-to-a-branch-changing-the-base-image": (branch("feature"), True, {"test"}),
+    "weekly-schedule": (SCHEDULE, False, BASE_IMAGE_JOBS),
+    "merge-request": (merge_request(), False, {"test"}),
+    "merge-request-changing-the-base-image": (merge_request(), True, {"test", *BASE_IMAGE_JOBS}),
+}
+
+
+@pytest.mark.parametrize(("kind", "changes_base_image", "expected"), JOB_CASES.values(), ids=JOB_CASES)
+def test_pipeline_jobs(tmp_path, kind, changes_base_image, expected):
+    """gitlab-ci-local lists the jobs; `changes` compares the working tree with origin/main."""
+    env = git_environment(tmp_path / "home")
+    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
+    repo.commit("The template")
+    # What GitLab has: origin/main at this commit, main the default branch.
+    repo.git("remote", "add", "origin", "https://gitlab.example.com/agency/django-container-template.git")
+    repo.git("update-ref", f"refs/remotes/origin/{DEFAULT_BRANCH}", "HEAD")
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{DEFAULT_BRANCH}")
+    branch_name = kind.variables.get("CI_COMMIT_REF_NAME", DEFAULT_BRANCH)
+    if branch_name != DEFAULT_BRANCH:
+        repo.git("switch", "--quiet", "--create", branch_name)
+    if changes_base_image:
+        repo.append_line("base-image/Dockerfile", "# A change to the base image.")
+        repo.commit("Change the base image")
+
+    jobs = GitlabCiLocal(repo.path).jobs(kind)
+
+    assert set(jobs) == {"test", *BASE_IMAGE_JOBS}
+    assert {name for name, job in jobs.items() if job["when"] != "never"} == expected
