@@ -60,7 +60,17 @@ def bench_project(runs: int, scratch: Path) -> None:
     env = {"VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
     install = timed([BIN / "uv", "venv", "-q", "--python", python, venv], env=env)
     install += timed(
-        [BIN / "uv", "pip", "install", "-q", "--require-hashes", "-r", "requirements.txt", "-r", "requirements-test.txt"],
+        [
+            BIN / "uv",
+            "pip",
+            "install",
+            "-q",
+            "--require-hashes",
+            "-r",
+            "requirements.txt",
+            "-r",
+            "requirements-test.txt",
+        ],
         cwd=project,
         env=env,
     )
