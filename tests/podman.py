@@ -1,8 +1,7 @@
 """Drive podman for the template's tests, in an isolated, cached image store.
 
-Import it from tests (``from podman import ...`` with tests/ on sys.path, or
-``from tests.podman import ...``); it has no test functions and needs nothing
-beyond the standard library. ``python3 tests/podman.py env`` prints the
+Import it from tests (``from tests.podman import ...``); it has no test functions
+and needs nothing beyond the standard library. ``python3 tests/podman.py env`` prints the
 environment as shell exports (``scripts/podman-env`` uses that).
 
 The isolated store
@@ -15,14 +14,15 @@ The isolated store
       (``CONTAINERS_STORAGE_CONF``). Driver: overlay when a probe build works
       here, else vfs (much slower); the choice is kept in ``driver``.
       ``DCT_PODMAN_DRIVER=vfs|overlay`` forces one.
-    * ``containers.conf`` (``CONTAINERS_CONF``): runtime runc (crun fails on
+    * ``containers-<driver>.conf`` (``CONTAINERS_CONF``): runtime runc (crun fails on
       this kernel's cgroups), cgroupfs, file events/logs (no systemd), and
       ``default_ulimits`` at the current hard limits (root cannot raise them).
     * ``registries.conf`` (``CONTAINERS_REGISTRIES_CONF``): short names
       resolve to docker.io, so ``FROM python:3.13-slim-trixie`` finds the
       local stand-in; builds always use ``--pull=never``.
-    * runroot/tmp dir under /run (or ``$XDG_RUNTIME_DIR``) so a reboot clears
-      stale container state.
+    * runroot/tmp dir: short (podman 4.3 breaks with a run root over 50
+      characters, see MAX_RUN_DIR_LENGTH), under /run (or ``$XDG_RUNTIME_DIR``)
+      so that a reboot clears stale container state.
     * ``BUILDAH_FORMAT=docker``: the OCI format drops HEALTHCHECK.
 
 Networking (runc, netavark; measured on the Debian 12 test machine)
