@@ -14,13 +14,12 @@ from cookiecutter.main import cookiecutter
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.answers import ALL_OFF, ALL_ON, DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, TEMPLATE_DIR, answer_id
+from tests.answers import ALL_OFF, ALL_ON, DEFAULTS, MATRIX, TEMPLATE_DIR, answer_id
 from tests.conftest import run
 
 ANSWER_SETS = [
     {},
-    *OPTION_SETS,
-    *({"python_version": version} for version in PYTHON_VERSIONS[1:]),
+    *MATRIX,
     {"project_name": "Acme Web-Shop 2", "timezone": "UTC", "domain_name": "shop.acme.example"},
 ]
 TEMPLATE_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(if|endif|for|raw)\b|cookiecutter\.")
