@@ -36,5 +36,6 @@ def answer_id(answers: dict) -> str:
             parts.append(f"{key}={value}")
     return "-".join(parts)
 
+
 # Every combination of the optional parts on every supported Python version.
 MATRIX = [{**options, "python_version": version} for version in PYTHON_VERSIONS for options in OPTION_SETS]

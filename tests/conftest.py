@@ -37,6 +37,25 @@ def bake(cookies_session):
     return bake_once
 
 
+def answers_fixture(answer_sets: list[dict]):
+    """A module-scoped `answers` fixture over these answer sets (the defaults filled in).
+
+    A test module assigns it to `answers`; the `project` fixture below then bakes each set.
+    """
+
+    @pytest.fixture(params=answer_sets, ids=answer_id, scope="module")
+    def answers(request) -> dict:
+        return {**DEFAULTS, **request.param}
+
+    return answers
+
+
+@pytest.fixture(scope="module")
+def project(answers, bake) -> Path:
+    """The project baked from the module's `answers` (see answers_fixture)."""
+    return bake(**answers)
+
+
 @pytest.fixture(scope="session")
 def default_project(bake) -> Path:
     return bake()

@@ -14,8 +14,8 @@ from cookiecutter.main import cookiecutter
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.answers import ALL_OFF, ALL_ON, DEFAULTS, MATRIX, TEMPLATE_DIR, answer_id
-from tests.conftest import run
+from tests.answers import ALL_OFF, ALL_ON, MATRIX, TEMPLATE_DIR, answer_id
+from tests.conftest import answers_fixture, run
 
 ANSWER_SETS = [
     {},
@@ -26,14 +26,7 @@ TEMPLATE_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(if|endif|for|raw)\
 RUFF = Path(sys.executable).with_name("ruff")
 
 
-@pytest.fixture(params=ANSWER_SETS, ids=answer_id, scope="module")
-def answers(request) -> dict:
-    return {**DEFAULTS, **request.param}
-
-
-@pytest.fixture(scope="module")
-def project(answers, bake) -> Path:
-    return bake(**answers)
+answers = answers_fixture(ANSWER_SETS)
 
 
 def text_files(project: Path):

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.answers import DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, answer_id
-from tests.conftest import run
+from tests.conftest import answers_fixture, run
 from tests.gitlab import (
     DEFAULT_BRANCH,
     GitlabCiLocal,
@@ -70,14 +70,7 @@ def any_project(request, bake) -> Path:
     return bake(**{**DEFAULTS, **request.param})
 
 
-@pytest.fixture(params=PIPELINE_ANSWER_SETS, ids=answer_id, scope="module")
-def answers(request) -> dict:
-    return {**DEFAULTS, **request.param}
-
-
-@pytest.fixture(scope="module")
-def project(answers, bake) -> Path:
-    return bake(**answers)
+answers = answers_fixture(PIPELINE_ANSWER_SETS)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import yaml
 from filelock import FileLock
 
 from tests.answers import DEFAULTS, OPTION_SETS, OPTIONS, answer_id
-from tests.conftest import run
+from tests.conftest import answers_fixture, run
 from tests.require import port_open, unavailable
 from tests.venvs import CACHE_DIR
 
@@ -52,14 +52,7 @@ def switched_on(option: str) -> list:
     return [pytest.param({**DEFAULTS, **options}, id=answer_id(options)) for options in OPTION_SETS if options[option]]
 
 
-@pytest.fixture(params=OPTION_SETS, ids=answer_id, scope="module")
-def answers(request) -> dict:
-    return {**DEFAULTS, **request.param}
-
-
-@pytest.fixture(scope="module")
-def project(answers, bake) -> Path:
-    return bake(**answers)
+answers = answers_fixture(OPTION_SETS)
 
 
 # ---- helpers -------------------------------------------------------------------------

@@ -5,23 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
-from tests.answers import DEFAULTS, OPTION_SETS, answer_id
-from tests.conftest import run
+from tests.answers import OPTION_SETS
+from tests.conftest import answers_fixture, run
 
 BIN = Path(sys.executable).parent
 
 
-@pytest.fixture(params=OPTION_SETS, ids=answer_id, scope="module")
-def answers(request) -> dict:
-    return {**DEFAULTS, **request.param}
-
-
-@pytest.fixture(scope="module")
-def project(answers, bake) -> Path:
-    return bake(**answers)
+answers = answers_fixture(OPTION_SETS)
 
 
 def shell_scripts(project: Path) -> list[Path]:
