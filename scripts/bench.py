@@ -47,10 +47,20 @@ def bake(output: Path) -> Path:
 
 
 def bench_bake(runs: int, scratch: Path) -> None:
-    def once(index: int) -> float:
-        return timed([BIN / "cookiecutter", "--no-input", "-o", scratch / f"bake{index}", REPO])
-
-    report("bake with the defaults (median)", f"{statistics.median(once(i) for i in range(runs)):.2f} s", "<= 0.35 s")
+    """Bake this template and a one-file template, alternately, in the same run."""
+    one_file = scratch / "one-file-template"
+    (one_file / "{{cookiecutter.name}}").mkdir(parents=True)
+    (one_file / "cookiecutter.json").write_text('{"name": "one"}')
+    (one_file / "{{cookiecutter.name}}" / "README").write_text("{{ cookiecutter.name }}\n")
+    times: dict[Path, list[float]] = {REPO: [], one_file: []}
+    for index in range(runs):
+        for template, results in times.items():
+            output = scratch / f"bake-{template.name}-{index}"
+            results.append(timed([BIN / "cookiecutter", "--no-input", "-o", output, template]))
+    ours, reference = (statistics.median(results) for results in times.values())
+    report("bake with the defaults (median)", f"{ours:.2f} s", "<= 0.35 s")
+    report("bake of a one-file template, same run (median)", f"{reference:.2f} s", "0.18 s on the reference machine")
+    report("bake, scaled to the reference machine", f"{ours / reference * 0.18:.2f} s", "<= 0.35 s")
 
 
 def bench_project(runs: int, scratch: Path) -> None:
@@ -76,7 +86,7 @@ def bench_project(runs: int, scratch: Path) -> None:
     )
     path_env = {**env, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
     tests = timed(["bin/run-tests", "-q", "-p", "no:cacheprovider"], cwd=project, env=path_env)
-    report("fresh venv install (uv, warm uv cache)", f"{install:.1f} s")
+    report("fresh venv install (uv, bytecode compiled)", f"{install:.1f} s")
     report("generated project's own test suite", f"{tests:.1f} s")
     report("install + tests", f"{install + tests:.1f} s", "<= 15 s")
     check = median_time([venv / "bin" / "python", "manage.py", "check"], runs, cwd=project, env=path_env)

@@ -51,7 +51,11 @@ def install(venv: Path, python: str, project: Path) -> None:
     env = {**os.environ, "VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run([uv(), "venv", "--quiet", "--python", python, str(venv)], check=True, env=env)
     requirements = [arg for name in REQUIREMENTS for arg in ("-r", str(project / name))]
-    subprocess.run([uv(), "pip", "install", "--quiet", "--require-hashes", *requirements], check=True, env=env)
+    subprocess.run(
+        [uv(), "pip", "install", "--quiet", "--compile-bytecode", "--require-hashes", *requirements],
+        check=True,
+        env=env,
+    )
 
 
 def project_venv(project: Path, python_version: str) -> Path:
