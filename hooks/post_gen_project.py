@@ -44,7 +44,7 @@ def remove_cron(project: Path, slug: str) -> None:
 
 
 def remove_frontend(project: Path, slug: str) -> None:
-    remove(project, "frontend", "tests/test_frontend.py")
+    remove(project, "frontend")
 
 
 # Answer -> what to remove when it is false.

@@ -20,12 +20,22 @@ ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 SUPPORTED_PYTHON_VERSIONS = ("3.13", "3.12")
 
-# Names the generated project imports, or directories it has at the top level. A project
-# package with one of these names would shadow it.
+# Names the generated project imports, names at its top level, and names its .gitignore
+# or .dockerignore leave out. A project package with one of these names would shadow a
+# module, clash with a file, or be silently left out of git or the image.
 PROJECT_IMPORTS = frozenset(
     {
         "amqp",
         "bin",
+        "build",
+        "dist",
+        "docs",
+        "htmlcov",
+        "media",
+        "node_modules",
+        "secrets",
+        "staticfiles",
+        "venv",
         "billiard",
         "celery",
         "ci",
@@ -69,7 +79,7 @@ def check_slug(value: str) -> str | None:
     if keyword.iskeyword(value) or value.startswith("_"):
         return "must not be a Python keyword or start with an underscore"
     if value in RESERVED_SLUGS:
-        return "would shadow a module the project imports; choose another name"
+        return "would shadow a module or file of the project; choose another name"
     return None
 
 

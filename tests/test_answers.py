@@ -12,9 +12,11 @@ from tests.answers import TEMPLATE_DIR
 
 BAD_ANSWERS = [
     ("project_slug", "My-Project", "must be a lowercase Python identifier"),
-    ("project_slug", "django", "would shadow a module the project imports"),
-    ("project_slug", "config", "would shadow a module the project imports"),
-    ("project_slug", "site", "would shadow a module the project imports"),
+    ("project_slug", "django", "would shadow a module or file of the project"),
+    ("project_slug", "config", "would shadow a module or file of the project"),
+    ("project_slug", "site", "would shadow a module or file of the project"),
+    ("project_slug", "docs", "would shadow a module or file of the project"),
+    ("project_slug", "media", "would shadow a module or file of the project"),
     ("author_email", "nobody-at-example.com", "must be an e-mail address"),
     ("domain_name", "https://example.com", "must be a lowercase domain name"),
     ("base_image", "registry.example.com/base:3.13", "must be an image name without tag or digest"),
@@ -64,3 +66,10 @@ def test_a_good_answer_set_bakes(tmp_path):
         extra_context={"project_name": "Acme Web Shop", "domain_name": "shop.acme.example", "python_version": "3.12"},
     )
     assert project.endswith("acme_web_shop")
+
+
+def test_the_slug_is_derived_from_any_project_name(tmp_path):
+    project = cookiecutter(
+        str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path), extra_context={"project_name": "Bob's Café-Shop 2"}
+    )
+    assert project.endswith("/bob_s_cafe_shop_2")

@@ -42,6 +42,9 @@ def test_good_slugs(slug):
         ("site", "shadow"),
         ("json", "shadow"),
         ("environ", "shadow"),
+        ("docs", "shadow"),
+        ("media", "shadow"),
+        ("staticfiles", "shadow"),
     ],
 )
 def test_bad_slugs(slug, rule):

@@ -226,7 +226,11 @@ def test_celery_is_wired_in_when_switched_on(bake, answers):
     services = compose_services(project)
     assert services["worker"]["command"][:2] == ["celery", "worker"]
     assert services["beat"]["command"][:2] == ["celery", "beat"]
-    assert services["worker"]["healthcheck"]["test"][1:4] == ["celery", "inspect", "ping"]
+    # CMD-SHELL: the container's shell expands $HOSTNAME after compose turns $$ into $.
+    assert services["worker"]["healthcheck"]["test"] == [
+        "CMD-SHELL",
+        "celery inspect ping --destination celery@$$HOSTNAME",
+    ]
     assert "redis" in services
     assert "from .celery import app" in (project / "config" / "__init__.py").read_text()
     settings = (project / "config" / "settings" / "base.py").read_text()

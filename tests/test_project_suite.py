@@ -86,6 +86,7 @@ def test_check_deploy_passes_with_secrets_only_in_files(bake, venv_for, tmp_path
     secrets = {
         "SECRET_KEY": "k" + hashlib.sha256(b"a long, varied, made-up key").hexdigest() + "Z!@#",
         "DATABASE_URL": "postgres://app:pw@db.internal:5432/app",
+        "CELERY_BROKER_URL": "redis://:pw@redis.internal:6379/0",  # the defaults have Celery
     }
     files = {}
     for name, value in secrets.items():

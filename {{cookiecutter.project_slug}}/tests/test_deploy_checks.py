@@ -12,6 +12,9 @@ def test_check_deploy_is_clean_with_secrets_from_files(run_django, secret_file):
         settings=PRODUCTION,
         SECRET_KEY_FILE=secret_file("secret_key", SECRET_KEY),
         DATABASE_URL_FILE=secret_file("database_url", "postgres://app@db.internal:5432/app"),
+{%- if cookiecutter.use_celery %}
+        CELERY_BROKER_URL_FILE=secret_file("broker_url", "redis://redis.internal:6379/0"),
+{%- endif %}
         ALLOWED_HOSTS="{{ cookiecutter.domain_name }}",
     )
 

@@ -10,10 +10,13 @@ def production_environment():
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "{{ cookiecutter.domain_name }}",
         "DATABASE_URL": "postgres://app@db.internal:5432/app",
+{%- if cookiecutter.use_celery %}
+        "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+{%- endif %}
     }
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"{% if cookiecutter.use_celery %}, "CELERY_BROKER_URL"{% endif %}])
 def test_production_refuses_to_start_without(name, run_django, production_environment):
     del production_environment[name]
 

@@ -1,7 +1,7 @@
 """Settings for every server (acceptance and production). No insecure defaults.
 
-It refuses to start without SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL, each given
-directly or as NAME_FILE.
+It refuses to start without SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL{% if cookiecutter.use_celery %}
+(and CELERY_BROKER_URL){% endif %}, each given directly or as NAME_FILE.
 """
 
 from .base import *  # noqa: F403
@@ -11,6 +11,10 @@ DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
 ALLOWED_HOSTS = required("ALLOWED_HOSTS", env.list)
 DATABASES = {"default": required("DATABASE_URL", env.db)}
+{%- if cookiecutter.use_celery %}
+CELERY_BROKER_URL = required("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+{%- endif %}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in ALLOWED_HOSTS])
