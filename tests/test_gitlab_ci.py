@@ -48,7 +48,8 @@ POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:543
 ALL_ANSWER_SETS = [*OPTION_SETS, *({"python_version": version} for version in PYTHON_VERSIONS[1:])]
 PIPELINE_ANSWER_SETS = [{"use_celery": True}, {"use_celery": False}]
 
-VERIFY_JOBS = {"build", "test", "lint", "check-deploy", "audit"}
+CHECK_JOBS = {"test", "lint", "check-deploy", "audit"}
+VERIFY_JOBS = {"build", *CHECK_JOBS, "verified"}
 PIPELINES: dict[str, tuple[Pipeline, set[str]]] = {
     "merge-request": (merge_request(), VERIFY_JOBS),
     "default-branch": (branch(DEFAULT_BRANCH), VERIFY_JOBS),
@@ -117,8 +118,10 @@ def expanded(gcl) -> dict:
 @pytest.fixture
 def stubs(tmp_path) -> Path:
     """Stand-ins for buildah, skopeo and curl: each records its arguments (and stdin when it
-    is a login) as one JSON line in calls.jsonl. `skopeo inspect` prints a fixed manifest,
-    or fails as for a missing image when STUB_NO_IMAGE=1."""
+    is a login) as one JSON line in calls.jsonl. `skopeo inspect --raw` prints a fixed
+    manifest, `skopeo inspect` the image's labels (org.opencontainers.image.revision is
+    STUB_REVISION); both fail as for a missing image when STUB_NO_IMAGE=1, or when the
+    reference is one of the space-separated STUB_MISSING."""
     directory = tmp_path / "stubs"
     directory.mkdir()
     log = tmp_path / "calls.jsonl"
@@ -130,9 +133,13 @@ env = {{name: os.environ.get(name) for name in ("BUILDAH_FORMAT", "STORAGE_DRIVE
 with open({str(log)!r}, "a") as log:
     log.write(json.dumps({{"tool": tool, "args": args, "stdin": stdin, "env": env}}) + "\\n")
 if tool == "skopeo" and args[:1] == ["inspect"]:
-    if os.environ.get("STUB_NO_IMAGE") == "1":
+    if os.environ.get("STUB_NO_IMAGE") == "1" or args[-1] in os.environ.get("STUB_MISSING", "").split():
         sys.exit("FATA[0000] Error parsing image name: manifest unknown")
-    sys.stdout.write({MANIFEST!r})
+    if "--raw" in args:
+        sys.stdout.write({MANIFEST!r})
+    else:
+        labels = {{"org.opencontainers.image.revision": os.environ.get("STUB_REVISION", "")}}
+        sys.stdout.write(json.dumps({{"Name": args[-1], "Labels": labels}}, indent=4))
 """
     for tool in ("buildah", "skopeo", "curl"):
         (directory / tool).write_text(script)
@@ -319,12 +326,29 @@ def test_jobs_fail_fast_and_wait_only_for_what_they_need(default_gcl):
         "lint": ["build"],
         "check-deploy": ["build"],
         "audit": ["build"],
+        "verified": sorted(CHECK_JOBS),
         "promote-acceptance": [],
         "deploy-acceptance": ["promote-acceptance"],
         "promote-production": [],
         "deploy-production": ["promote-production"],
     }
     assert not any(job["allow_failure"] for name, job in verify.items() if name != PROBE)
+
+
+def test_only_merge_request_pipelines_are_interruptible(expanded):
+    """A newer push cancels an older merge request pipeline; on the default branch nothing
+    is cancelled, so that every merged commit gets its verified image."""
+    assert "interruptible" not in expanded.get("default", {})
+    for name in VERIFY_JOBS:
+        job = expanded[name]
+        assert "interruptible" not in job, name
+        by_rule = {rule["if"]: rule["interruptible"] for rule in job["rules"]}
+        assert by_rule == {
+            '$CI_PIPELINE_SOURCE == "merge_request_event"': True,
+            "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH": False,
+        }, name
+    for name in ("promote-acceptance", "deploy-acceptance", "promote-production", "deploy-production"):
+        assert expanded[name]["interruptible"] is False, name
 
 
 @pytest.mark.parametrize(
@@ -401,7 +425,7 @@ def test_build_job_builds_both_targets_and_pushes_them_by_commit(job_runner, stu
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("case", "environment"), [("rc-tag", "acceptance"), ("release-tag", "production")])
-def test_tag_pipeline_promotes_the_built_image_and_deploys_it_by_digest(job_runner, stubs, case, environment):
+def test_tag_pipeline_promotes_the_verified_image_and_deploys_it_by_digest(job_runner, stubs, case, environment):
     pipeline, _ = PIPELINES[case]
     git_tag = pipeline.variables["CI_COMMIT_TAG"]
     sha = git(job_runner.repo, "rev-parse", "HEAD").strip()
@@ -413,10 +437,11 @@ def test_tag_pipeline_promotes_the_built_image_and_deploys_it_by_digest(job_runn
     digest = "sha256:" + hashlib.sha256(MANIFEST.encode()).hexdigest()
     recorded = [call["args"] for call in calls(stubs)]
     assert not any(call["tool"] == "buildah" for call in calls(stubs)), "tag pipelines never build"
+    verified = f"docker://{image}:verified-{sha}"
     assert recorded[:3] == [
-        ["inspect", "--raw", f"docker://{image}:{sha}"],
-        ["copy", "--all", "--preserve-digests", f"docker://{image}:{sha}", f"docker://{image}:{git_tag}"],
-        ["copy", "--all", "--preserve-digests", f"docker://{image}:{sha}", f"docker://{image}:{environment}"],
+        ["inspect", "--raw", verified],
+        ["copy", "--all", "--preserve-digests", verified, f"docker://{image}:{git_tag}"],
+        ["copy", "--all", "--preserve-digests", verified, f"docker://{image}:{environment}"],
     ]
     curl = recorded[3]
     assert curl[-1] == webhook["DEPLOY_WEBHOOK_URL"]
@@ -426,16 +451,75 @@ def test_tag_pipeline_promotes_the_built_image_and_deploys_it_by_digest(job_runn
 
 
 @pytest.mark.slow
-def test_promote_fails_clearly_when_no_image_was_built_for_the_commit(job_runner, stubs):
-    env = {**path_with(stubs), "STUB_NO_IMAGE": "1"}
+def test_verified_job_marks_the_image_of_the_commit(job_runner, stubs):
+    sha = git(job_runner.repo, "rev-parse", "HEAD").strip()
+    password = {"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "made-up-job-token"}
 
-    result = job_runner.run_jobs(PIPELINES["rc-tag"][0], "promote-acceptance", env=env, check=False)
+    result = job_runner.run_jobs(branch(DEFAULT_BRANCH), "verified", variables=password, env=path_with(stubs))
+
+    image = "local-registry.gitlab.example.com/agency/my-project"
+    recorded = calls(stubs)
+    assert [call["tool"] for call in recorded] == ["skopeo", "skopeo"]
+    assert recorded[0]["args"][:3] == ["login", "--username", "gitlab-ci-token"]
+    assert recorded[0]["stdin"] == "made-up-job-token"
+    assert recorded[1]["args"] == [
+        "copy",
+        "--all",
+        "--preserve-digests",
+        f"docker://{image}:{sha}",
+        f"docker://{image}:verified-{sha}",
+    ]
+    assert "PASS  verified" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["no-image", "unverified-image", "release-tag-of-another-commit"])
+def test_promote_fails_clearly_when_the_commit_has_no_verified_image(job_runner, stubs, case):
+    """No image at all, an image whose checks did not pass (no verified- tag), or a leftover
+    image under the git tag's name that was built from another commit: nothing is copied."""
+    sha = git(job_runner.repo, "rev-parse", "HEAD").strip()
+    image = "local-registry.gitlab.example.com/agency/my-project"
+    stub_env = {
+        "no-image": {"STUB_NO_IMAGE": "1"},
+        "unverified-image": {"STUB_MISSING": f"docker://{image}:verified-{sha} docker://{image}:v1.2.0-rc1"},
+        "release-tag-of-another-commit": {
+            "STUB_MISSING": f"docker://{image}:verified-{sha}",
+            "STUB_REVISION": "0" * 40,
+        },
+    }[case]
+
+    result = job_runner.run_jobs(
+        PIPELINES["rc-tag"][0], "promote-acceptance", env={**path_with(stubs), **stub_env}, check=False
+    )
 
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "No image for commit" in output
+    assert f"no verified image for {sha}: did its pipeline pass?" in output
     assert "tag pipelines never build" in output
-    assert [call["args"][0] for call in calls(stubs)] == ["inspect"]  # nothing copied
+    assert [call["args"][0] for call in calls(stubs)] == ["inspect", "inspect"]  # nothing copied
+    assert calls(stubs)[0]["args"] == ["inspect", "--raw", f"docker://{image}:verified-{sha}"]
+
+
+@pytest.mark.slow
+def test_promote_rolls_back_to_a_release_whose_verified_tag_was_cleaned_up(job_runner, stubs):
+    """The registry cleanup removed :verified-<sha>; the release's own tag, made by an earlier
+    run of promote from the verified image, is promoted again, after its revision is checked."""
+    sha = git(job_runner.repo, "rev-parse", "HEAD").strip()
+    image = "local-registry.gitlab.example.com/agency/my-project"
+    env = {**path_with(stubs), "STUB_MISSING": f"docker://{image}:verified-{sha}", "STUB_REVISION": sha}
+
+    job_runner.run_jobs(PIPELINES["release-tag"][0], "promote-production", env=env)
+
+    release = f"docker://{image}:v1.2.0"
+    assert [call["args"] for call in calls(stubs)] == [
+        ["inspect", "--raw", f"docker://{image}:verified-{sha}"],
+        ["inspect", release],
+        ["inspect", "--raw", release],
+        ["copy", "--all", "--preserve-digests", release, f"docker://{image}:production"],
+    ]
+    digest = "sha256:" + hashlib.sha256(MANIFEST.encode()).hexdigest()
+    promoted = job_runner.repo / ".gitlab-ci-local" / "builds" / "promote-production" / "promote.env"
+    assert promoted.read_text() == f"DEPLOY_IMAGE={image}@{digest}\n"
 
 
 @pytest.mark.slow

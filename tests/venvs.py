@@ -30,6 +30,12 @@ def find_python(version: str) -> str | None:
     on_path = shutil.which(f"python{version}")
     if on_path and "/shims/" not in on_path:  # a pyenv shim fails unless that version is selected
         candidates.append(on_path)
+    if not candidates:  # one that uv installed (`uv python install`, as .ci/run does where it can)
+        found = subprocess.run(
+            [uv_path(), "python", "find", "--no-python-downloads", version], capture_output=True, text=True, check=False
+        )
+        if found.returncode == 0 and found.stdout.strip():
+            candidates.append(found.stdout.strip())
     return next(iter(candidates), None)
 
 
@@ -40,8 +46,12 @@ def requirements_key(project: Path, python_version: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def uv_path() -> str:
+    return str(Path(sys.executable).with_name("uv"))
+
+
 def uv() -> str:
-    found = Path(sys.executable).with_name("uv")
+    found = Path(uv_path())
     if not found.exists():
         unavailable("uv is not installed next to this Python (it is in requirements-dev.txt)")
     return str(found)
