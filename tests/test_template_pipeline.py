@@ -1,29 +1,37 @@
 """The template repository's own pipeline: the top-level .gitlab-ci.yml.
 
 Checked against GitLab's schema (check-jsonschema), for consistency with cookiecutter.json
-and base-image/Dockerfile, with shellcheck, and with gitlab-ci-local (tests/gitlab.py)
-listing the jobs of a push to main, a feature branch, the weekly schedule and a merge
-request. gitlab-ci-local evaluates job rules, `changes` against origin/main included, but
-not `workflow: rules`: tests/gitlab.py's evaluator checks those.
+and base-image/Dockerfile, with shellcheck, by running the base-image job's smoke test
+(.ci/smoke-test-base-image, with buildah) on the test suite's base image, and with
+gitlab-ci-local (tests/gitlab.py) listing the jobs of a push to main, a feature branch,
+the weekly schedule and a merge request. gitlab-ci-local evaluates job rules, `changes`
+against origin/main included, but not `workflow: rules`: tests/gitlab.py's evaluator
+checks those.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests import podman as podman_module
 from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
 from tests.conftest import run
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, Pipeline, branch, merge_request, tag, workflow_runs
+from tests.require import unavailable
 from tests.template_repo import TemplateRepo, git_environment
 
 BIN = Path(sys.executable).parent
 PIPELINE_FILE = TEMPLATE_DIR / ".gitlab-ci.yml"
 DOCKERFILE = TEMPLATE_DIR / "base-image" / "Dockerfile"
+SMOKE_TEST = TEMPLATE_DIR / ".ci" / "smoke-test-base-image"
 LABEL_ARGS = {"PYTHON_VERSION", "IMAGE_SOURCE", "IMAGE_REVISION", "IMAGE_CREATED", "IMAGE_VERSION"}
 BASE_IMAGE_JOBS = {f"base-image: [{version}]" for version in COOKIECUTTER_JSON["python_version"]}
 
@@ -95,6 +103,97 @@ def test_only_the_schedule_and_the_default_branch_push(pipeline):
         '$CI_PIPELINE_SOURCE == "schedule"',
         '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"',
     ]
+
+
+def test_base_image_is_smoke_tested_before_anything_is_pushed(pipeline):
+    script = pipeline["base-image"]["script"]
+    smoke = '.ci/smoke-test-base-image "$BASE_IMAGE_REPOSITORY:$PYTHON_VERSION-$today" "$PYTHON_VERSION"'
+    position = {
+        "build": next(i for i, line in enumerate(script) if line.startswith("buildah build")),
+        "smoke": script.index(smoke),
+        "push": next(i for i, line in enumerate(script) if "buildah push" in line),
+    }
+    assert position["build"] < position["smoke"] < position["push"]
+    # Every pipeline that builds runs it (merge requests too), and a failure stops the job.
+    assert not any("exit 0" in line for line in script[: position["smoke"]])
+    assert "allow_failure" not in pipeline["base-image"]
+
+
+def test_smoke_test_script_passes_shellcheck():
+    text = SMOKE_TEST.read_text()
+    assert SMOKE_TEST.stat().st_mode & 0o111, "not executable"
+    assert text.startswith("#!/bin/sh\n")
+    assert "\nset -eu\n" in text
+    run([BIN / "shellcheck", "--shell=sh", SMOKE_TEST], cwd=TEMPLATE_DIR)
+
+
+@pytest.fixture(scope="module")
+def built_base_image() -> tuple[str, dict[str, str]]:
+    """The base image as tests/podman.py builds it (stand-in python, no network), and the
+    environment that points buildah at the same image store."""
+    if shutil.which("buildah") is None:
+        unavailable("buildah is not installed")
+    reason = podman_module.unavailable_reason()
+    if reason:
+        unavailable(reason)
+    podman = podman_module.Podman()
+    image = podman_module.base_image(podman, "3.13")
+    cron = podman_module.cron_runner_choice()
+    env = {**podman.env, "BUILDAH_ISOLATION": "chroot", **cron.build_args}
+    return image, env
+
+
+def smoke_test(image: str, python_version: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SMOKE_TEST, image, python_version], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.container
+def test_smoke_test_passes_on_the_base_image(built_base_image):
+    image, env = built_base_image
+
+    result = smoke_test(image, "3.13", env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Python 3.13." in result.stdout
+    assert "SMOKE_TEST_SECRET_FILE -> SMOKE_TEST_SECRET" in result.stdout
+    assert "healthcheck: unhealthy: no answer from http://127.0.0.1:1/health/" in result.stdout
+    assert f"smoke test of {image} passed" in result.stdout
+
+
+@pytest.mark.container
+def test_smoke_test_fails_on_a_broken_image(built_base_image):
+    """The wrong Python, or an image whose entrypoint no longer maps *_FILE variables."""
+    image, env = built_base_image
+    assert smoke_test(image, "3.12", env).returncode != 0
+
+    broken = f"localhost/dct-smoke-broken-{uuid.uuid4().hex[:8]}"
+    container = run(["buildah", "from", "--pull=never", "--quiet", image], cwd=TEMPLATE_DIR, env=env).stdout.strip()
+    try:
+        run(
+            [
+                "buildah",
+                "run",
+                "--user",
+                "0:0",
+                container,
+                "--",
+                "sh",
+                "-c",
+                "printf '#!/bin/sh\\nexec \"$@\"\\n' >/usr/local/bin/entrypoint",
+            ],
+            cwd=TEMPLATE_DIR,
+            env=env,
+        )
+        run(["buildah", "commit", "--quiet", "--format", "docker", container, broken], cwd=TEMPLATE_DIR, env=env)
+        result = smoke_test(broken, "3.13", env)
+    finally:
+        subprocess.run(["buildah", "rm", container], env=env, capture_output=True, check=False)
+        subprocess.run(["buildah", "rmi", broken], env=env, capture_output=True, check=False)
+
+    assert result.returncode != 0
+    assert "the entrypoint mapped SMOKE_TEST_SECRET_FILE" in result.stderr
 
 
 @pytest.mark.parametrize("name", ["test", "base-image"])
