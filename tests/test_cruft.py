@@ -13,12 +13,14 @@ import json
 import os
 import re
 import stat
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+import yaml
 
 from tests.answers import ALL_OFF, DEFAULTS
 from tests.conftest import run
@@ -33,6 +35,7 @@ from tests.template_repo import (
     git_environment,
 )
 
+BIN = Path(sys.executable).parent
 SLUG = "my_project"  # the slug the default project name gives
 SLUG_DIR = "{{cookiecutter.project_slug}}"  # the package directory, inside the project directory
 
@@ -95,12 +98,37 @@ SHOP_APP = {
         """),
 }
 TEMPLATE_LINE = "# A line a later template version added."
-NEW_SCRIPT = "ci/announce-release-from-a-later-template"
+NEW_SCRIPT = "ci/smoke-test"
 NEW_SCRIPT_TEXT = dedent("""\
     #!/bin/sh
-    # Added by a later template version.
+    # Added by a later template version, for its smoke-test job.
     set -eu
-    echo "Releasing {{ cookiecutter.project_name }}"
+    echo "Smoke-testing {{ cookiecutter.project_name }}"
+    """)
+# A later template version changes the production image's command (an instruction, not a
+# comment) and adds a pipeline job; the team adds an ENV line just above that command.
+NEW_CMD = 'CMD ["gunicorn", "config.wsgi:application"]'
+TEAM_ENV = "ENV SHOP_CURRENCY=EUR"
+CI_FILE = [".gitlab-ci.yml"]
+NEW_JOB = "smoke-test"
+NEW_JOB_TEXT = dedent("""\
+
+    # Added by a later template version: a quick look at the production image.
+    smoke-test:
+      stage: test
+      image:
+        name: $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA
+        entrypoint: [""]
+      needs:
+        - job: build
+          artifacts: false
+      rules:
+        - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+        - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+      variables:
+        APP_DIR: /app
+      script:
+        - ci/smoke-test
     """)
 
 
@@ -139,17 +167,79 @@ def frontend_source(template: TemplateRepo) -> str:
     return sources[0].relative_to(template.path / PROJECT_DIR_NAME).as_posix()
 
 
+def production_cmd(lines: list[str]) -> int:
+    """The index of the gunicorn CMD line of the Dockerfile's production stage (template or project)."""
+    stages = [index for index, line in enumerate(lines) if re.match(r"FROM\s", line)]
+    production = [index for index in stages if re.match(r"FROM\s.*\sAS\s+production\s*$", lines[index], re.I)]
+    assert len(production) == 1, f"expected one `FROM ... AS production` line in the Dockerfile: {len(production)}"
+    end = next((index for index in stages if index > production[0]), len(lines))
+    commands = [index for index in range(production[0], end) if re.match(r"CMD\s", lines[index])]
+    found = [lines[index].strip() for index in commands]
+    assert len(commands) == 1, f"expected one CMD line in the Dockerfile's production stage, found {found}"
+    assert "gunicorn" in found[0], f"the production CMD no longer runs gunicorn ({found[0]}): update NEW_CMD"
+    return commands[0]
+
+
+def change_production_cmd(text: str) -> str:
+    """The template's change: a real instruction, the production image's command."""
+    lines = text.splitlines(keepends=True)
+    index = production_cmd(lines)
+    assert lines[index].rstrip("\n") != NEW_CMD, "the template already has the later CMD: pick another"
+    lines[index] = NEW_CMD + "\n"
+    return "".join(lines)
+
+
+def add_team_env(text: str) -> str:
+    """The team's change: an ENV line of its own in the production stage, just above the CMD.
+
+    Above the CMD's comment (or, without one, above the instruction before it): at least one
+    untouched line in between, since git takes edits on adjacent lines for a conflict, and
+    at most three, inside the template patch's context, so that `git apply` cannot apply it
+    as it is and cruft's three-way merge has to merge the two edits.
+    """
+    lines = text.splitlines(keepends=True)
+    cmd = production_cmd(lines)
+    at = cmd
+    while lines[at - 1].lstrip().startswith("#"):
+        at -= 1
+    if at == cmd:  # no comment: go above the previous instruction, continuation lines included
+        at -= 1
+        while lines[at - 1].rstrip("\n").endswith("\\"):
+            at -= 1
+    message = f"no place for the team's ENV line above line {at + 1} of the Dockerfile: update add_team_env"
+    assert not lines[at - 1].rstrip("\n").endswith("\\"), message
+    assert not lines[at - 1].startswith("FROM"), message
+    assert 1 <= cmd - at <= 3, (
+        f"the team's ENV line would be {cmd - at} lines above the production CMD; the test needs 1 to 3 "
+        "(not adjacent, but inside the patch's context): update add_team_env"
+    )
+    lines.insert(at, TEAM_ENV + "\n")
+    return "".join(lines)
+
+
+def add_ci_job(text: str) -> str:
+    assert not re.search(rf"^{NEW_JOB}:", text, flags=re.MULTILINE), f"the pipeline already has a {NEW_JOB} job"
+    return text + ("" if text.endswith("\n") else "\n") + NEW_JOB_TEXT
+
+
 def advance_template(template: TemplateRepo) -> dict[str, str]:
     """A later template version; returns what changed where, as project paths."""
+    assert template.has_project_file("Dockerfile"), "the template has no Dockerfile: update advance_template"
+    dockerfile = template.project_file("Dockerfile")
+    lines = (template.path / dockerfile).read_text().splitlines()
     changes = {
-        "changed": changed_project_file(template),
+        "dockerfile": "Dockerfile",
+        "old_cmd": lines[production_cmd(lines)],
+        "pipeline": ".gitlab-ci.yml",
         "same_file": "config/settings/base.py",
         "template_app": f"{SLUG}/core/apps.py",
         "frontend": frontend_source(template),
         "migrations": f"{SLUG}/core/migrations/__init__.py",
     }
-    for key in ("changed", "same_file"):
-        template.append_line(template.project_file(changes[key]), TEMPLATE_LINE)
+    assert "{" not in changes["old_cmd"], "the production CMD line has Jinja in it: pick another line"
+    template.edit(dockerfile, change_production_cmd)
+    template.edit(template.project_file(changes["pipeline"]), add_ci_job)
+    template.append_line(template.project_file(changes["same_file"]), TEMPLATE_LINE)
     template.append_line(template.project_file(f"{SLUG_DIR}/core/apps.py"), TEMPLATE_LINE)
     template.append_line(template.project_file(f"{SLUG_DIR}/core/migrations/__init__.py"), TEMPLATE_LINE)
     template.append_line(template.project_file(changes["frontend"]), "// A later template's example code.")
@@ -340,7 +430,8 @@ def updated(tmp_path_factory) -> Updated:
     template.commit("The template as it is now")
     project = generate(template, root / "projects")
     make_team_changes(project)
-    project.commit("Our shop app, in Dutch")
+    project.edit("Dockerfile", add_team_env)
+    project.commit("Our shop app, in Dutch, priced in euros")
     before = {
         path.relative_to(project.path).as_posix(): path.read_bytes()
         for path in project.path.rglob("*")
@@ -365,11 +456,45 @@ def test_cruft_check_fails_until_the_update(updated):
 
 def test_update_applies_the_template_changes(updated):
     project = updated.project.path
-    for key in ("changed", "same_file", "template_app"):
+    for key in ("same_file", "template_app"):
         assert (project / updated.changes[key]).read_text().endswith(TEMPLATE_LINE + "\n"), key
     script = project / NEW_SCRIPT
     assert script.read_text() == NEW_SCRIPT_TEXT.replace("{{ cookiecutter.project_name }}", "My Project")
     assert script.stat().st_mode & stat.S_IXUSR, "the new script lost its executable bit"
+
+
+def test_update_merges_the_template_dockerfile_change_next_to_the_teams(updated):
+    """The template changed the production CMD, the team added an ENV line just above it."""
+    dockerfile = (updated.project.path / "Dockerfile").read_text()
+    teams = updated.before["Dockerfile"].decode()
+    old_cmd = updated.changes["old_cmd"] + "\n"
+    assert teams.count(old_cmd) == 1
+    # Exactly the team's Dockerfile with the template's one line changed: both edits, merged.
+    assert dockerfile == teams.replace(old_cmd, NEW_CMD + "\n")
+    lines = dockerfile.splitlines()
+    assert lines[production_cmd(lines)] == NEW_CMD
+    assert TEAM_ENV in lines[production_cmd(lines) - 4 : production_cmd(lines)]
+
+
+def test_update_adds_the_new_pipeline_job(updated):
+    project = updated.project.path
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    job = config.get(NEW_JOB)
+    assert job, f"the template's new {NEW_JOB} job did not arrive"
+    assert job["stage"] == "test"
+    assert "test" in config["stages"]
+    assert [need["job"] for need in job["needs"]] == ["build"]
+    assert "build" in config
+    assert job["rules"]
+    assert job["script"] == [NEW_SCRIPT]
+    assert (project / NEW_SCRIPT).exists()
+    # Nothing else in the pipeline changed.
+    before = yaml.safe_load(updated.before[".gitlab-ci.yml"])
+    assert {name: value for name, value in config.items() if name != NEW_JOB} == before
+    run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
+        cwd=project,
+    )
 
 
 def test_update_keeps_the_teams_changes(updated):
@@ -379,6 +504,7 @@ def test_update_keeps_the_teams_changes(updated):
     settings = (project / "config/settings/base.py").read_text()
     assert 'LANGUAGE_CODE = "nl-nl"\n' in settings
     assert f'    "{SLUG}.shop",\n' in settings
+    assert TEAM_ENV + "\n" in (project / "Dockerfile").read_text()
 
 
 def test_update_leaves_no_conflicts(updated):
@@ -399,6 +525,10 @@ def test_cruft_diff_shows_the_local_changes(updated):
     assert f"{SLUG}.shop" in updated.diff_after  # the INSTALLED_APPS line
     assert "shop/models.py" not in updated.diff_after  # files the template lacks are not compared
     assert TEMPLATE_LINE not in updated.diff_after  # the update is in: nothing left to take
+    assert f"-{TEAM_ENV}\n" in updated.diff_after  # the team's Dockerfile line ...
+    assert not re.search(r"^[-+]CMD", updated.diff_after, flags=re.MULTILINE)  # ... but not the CMD
+    changed = re.findall(r"^\+\+\+ upstream-template-new/(\S+)$", updated.diff_after, flags=re.MULTILINE)
+    assert sorted(changed) == ["Dockerfile", "config/settings/base.py"], updated.diff_after
 
 
 @pytest.mark.slow
