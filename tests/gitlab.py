@@ -20,6 +20,7 @@ from filelock import FileLock
 
 from tests.conftest import run
 from tests.require import unavailable
+from tests.template_repo import Repo
 from tests.venvs import CACHE_DIR
 
 # The newest gitlab-ci-local that runs on Node 20 (Debian 12's node).
@@ -65,28 +66,24 @@ def gitlab_ci_local() -> Path:
 
 
 def git(repo: Path, *args: str) -> str:
-    return run(["git", *args], cwd=repo, env=GIT_ENV).stdout
+    return Repo(repo, GIT_ENV).git(*args).stdout
 
 
 def git_repo(project: Path, destination: Path) -> Path:
     """A copy of a baked project as gitlab-ci-local wants it: a git repo with one commit on
-    the default branch and a GitLab remote (it derives CI_PROJECT_* and CI_REGISTRY_IMAGE
-    from `git remote get-url origin`, and the default branch from origin/HEAD)."""
+    the default branch and a GitLab remote."""
     shutil.copytree(project, destination, symlinks=True)
-    git(destination, "init", "--quiet", "--initial-branch", DEFAULT_BRANCH)
+    repo = Repo(destination, GIT_ENV).init()
     # gitlab-ci-local reads the user from the repository's config.
-    git(destination, "config", "user.name", GIT_ENV["GIT_AUTHOR_NAME"])
-    git(destination, "config", "user.email", GIT_ENV["GIT_AUTHOR_EMAIL"])
-    commit_all(destination, "The baked project")
-    git(destination, "remote", "add", "origin", REMOTE)
-    git(destination, "update-ref", f"refs/remotes/origin/{DEFAULT_BRANCH}", "HEAD")
-    git(destination, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{DEFAULT_BRANCH}")
+    repo.git("config", "user.name", GIT_ENV["GIT_AUTHOR_NAME"])
+    repo.git("config", "user.email", GIT_ENV["GIT_AUTHOR_EMAIL"])
+    repo.commit("The baked project")
+    repo.add_gitlab_remote(REMOTE, DEFAULT_BRANCH)
     return destination
 
 
 def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "--no-gpg-sign", "--allow-empty", "--message", message)
+    Repo(repo, GIT_ENV).commit(message)
 
 
 @dataclasses.dataclass(frozen=True)

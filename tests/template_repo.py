@@ -67,6 +67,14 @@ class Repo:
         self.git("commit", "--quiet", "--allow-empty", "--message", message)
         return self.head()
 
+    def add_gitlab_remote(self, url: str, branch: str = "main") -> None:
+        """What a GitLab checkout has and gitlab-ci-local reads: an origin remote (it derives
+        CI_PROJECT_* and CI_REGISTRY_IMAGE from its URL), origin/<branch> at HEAD, and
+        origin/HEAD naming the default branch."""
+        self.git("remote", "add", "origin", url)
+        self.git("update-ref", f"refs/remotes/origin/{branch}", "HEAD")
+        self.git("symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{branch}")
+
     def head(self) -> str:
         return self.git("rev-parse", "HEAD").stdout.strip()
 

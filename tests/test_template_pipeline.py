@@ -240,9 +240,7 @@ def test_pipeline_jobs(tmp_path, kind, changes_base_image, expected):
     repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
     repo.commit("The template")
     # What GitLab has: origin/main at this commit, main the default branch.
-    repo.git("remote", "add", "origin", "https://gitlab.example.com/agency/django-container-template.git")
-    repo.git("update-ref", f"refs/remotes/origin/{DEFAULT_BRANCH}", "HEAD")
-    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{DEFAULT_BRANCH}")
+    repo.add_gitlab_remote("https://gitlab.example.com/agency/django-container-template.git", DEFAULT_BRANCH)
     branch_name = kind.variables.get("CI_COMMIT_REF_NAME", DEFAULT_BRANCH)
     if branch_name != DEFAULT_BRANCH:
         repo.git("switch", "--quiet", "--create", branch_name)
