@@ -172,6 +172,13 @@ def sh(podman, base, script: str, *, options=(), check=True) -> subprocess.Compl
     return podman.run_image(base, "bash", "-c", script, options=options, check=check)
 
 
+def readable_file(path: Path, text: str) -> Path:
+    """A file to bind-mount that the container's unprivileged user can read."""
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
 @container
 def test_runs_as_the_unprivileged_app_user(podman, base, config):
     assert config["User"] == "1000:1000"
@@ -236,9 +243,7 @@ def test_code_is_read_only_for_app_media_is_writable(podman, base):
 
 @container
 def test_runs_with_a_read_only_root_filesystem(podman, base, tmp_path):
-    secret = tmp_path / "secret"
-    secret.write_text("ro-secret")
-    secret.chmod(0o644)
+    secret = readable_file(tmp_path / "secret", "ro-secret")
     result = podman.run_image(
         base,
         "python",
@@ -312,9 +317,7 @@ def test_oci_labels(podman, base):
 
 @container
 def test_entrypoint_maps_file_variables(podman, base, tmp_path):
-    secret = tmp_path / "db_password"
-    secret.write_text("s3cret-value\n")
-    secret.chmod(0o644)
+    secret = readable_file(tmp_path / "db_password", "s3cret-value\n")
     result = podman.run_image(
         base,
         "sh",
@@ -383,9 +386,7 @@ def test_supercronic_runs_a_crontab_in_the_foreground(podman, base, tmp_path):
     # Seven fields: every second (supercronic's seconds and years extension).
     crontab.write_text('* * * * * * * echo "cron ran as $(id -un) with $GREETING"\n')
     crontab.chmod(0o644)
-    greeting = tmp_path / "greeting"
-    greeting.write_text("hello-from-a-file")
-    greeting.chmod(0o644)
+    greeting = readable_file(tmp_path / "greeting", "hello-from-a-file")
     result = podman.run_image(
         base,
         "timeout",
