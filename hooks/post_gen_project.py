@@ -1,7 +1,7 @@
 """Remove the optional parts that were switched off.
 
-One small function per part; main() is a flat table of answer -> pruning function.
-Shared files (settings, Dockerfile, compose.yaml, requirements, CI) choose their
+PARTS is the one table of each part's own files; main() removes those of every part that is
+switched off. Shared files (settings, Dockerfile, compose.yaml, requirements, CI) choose their
 optional lines with Jinja conditions; this hook only deletes whole files.
 
 cruft re-runs this hook on every update, in a temporary directory: it must be
@@ -29,36 +29,32 @@ def remove(project: Path, *relative_paths: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def remove_celery(project: Path, slug: str) -> None:
-    remove(
-        project,
+# Each optional part: the answer (and its value) that brings it, and the files and directories
+# that are only its own. Shared files choose their lines with Jinja instead. The tests read
+# this table; a new part is one entry.
+PARTS = {
+    ("use_celery", True): (
         "config/celery.py",
-        f"{slug}/core/tasks.py",
+        "{slug}/core/tasks.py",
         "tests/test_tasks.py",
         "tests/test_celery_worker.py",
-    )
-
-
-def remove_cron(project: Path, slug: str) -> None:
-    remove(project, "crontab", "tests/test_crontab.py")
-
-
-def remove_frontend(project: Path, slug: str) -> None:
-    remove(project, "frontend")
-
-
-# Answer -> what to remove when it is false.
-PRUNERS = {
-    "use_celery": remove_celery,
-    "use_cron": remove_cron,
-    "use_frontend": remove_frontend,
+    ),
+    ("use_cron", True): ("crontab", "tests/test_crontab.py"),
+    ("use_frontend", True): ("frontend",),
 }
 
 
+def part_paths(part: tuple[str, object], slug: str) -> list[str]:
+    """The project paths of a part, with the package's name filled in."""
+    return [path.format(slug=slug) for path in PARTS[part]]
+
+
 def prune(project: Path, answers: dict) -> None:
-    for answer, pruner in PRUNERS.items():
-        if not answers[answer]:
-            pruner(project, answers["project_slug"])
+    """Remove every part whose answer was not given."""
+    for part in PARTS:
+        answer, value = part
+        if answers[answer] != value:
+            remove(project, *part_paths(part, answers["project_slug"]))
 
 
 def main() -> int:

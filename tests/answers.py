@@ -6,6 +6,8 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 
@@ -39,3 +41,9 @@ def answer_id(answers: dict) -> str:
 
 # Every combination of the optional parts on every supported Python version.
 MATRIX = [{**options, "python_version": version} for version in PYTHON_VERSIONS for options in OPTION_SETS]
+
+
+def with_answers(*answer_sets: dict) -> pytest.MarkDecorator:
+    """Run a test once per answer set, each with its id: its `answers` and `project` fixtures
+    (tests/conftest.py) follow. Decorate a test, or a whole module with `pytestmark`."""
+    return pytest.mark.parametrize("answers", answer_sets, ids=answer_id, indirect=True)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.answers import DEFAULTS, answer_id
 from tests.venvs import project_venv
-
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 
 
 def pytest_collection_modifyitems(config, items):
@@ -27,7 +23,7 @@ def bake(cookies_session):
     baked: dict[str, Path] = {}
 
     def bake_once(**answers) -> Path:
-        key = answer_id(answers)
+        key = answer_id({**DEFAULTS, **answers})
         if key not in baked:
             result = cookies_session.bake(extra_context=answers)
             assert result.exception is None, f"baking {key} failed: {result.exception!r}"
@@ -37,22 +33,16 @@ def bake(cookies_session):
     return bake_once
 
 
-def answers_fixture(answer_sets: list[dict]):
-    """A module-scoped `answers` fixture over these answer sets (the defaults filled in).
-
-    A test module assigns it to `answers`; the `project` fixture below then bakes each set.
-    """
-
-    @pytest.fixture(params=answer_sets, ids=answer_id, scope="module")
-    def answers(request) -> dict:
-        return {**DEFAULTS, **request.param}
-
-    return answers
+@pytest.fixture(scope="module")
+def answers(request) -> dict:
+    """The answers of the test's project: the defaults, with the answer set that `with_answers()`
+    (tests/answers.py) gives the test or its module filled in."""
+    return {**DEFAULTS, **getattr(request, "param", {})}
 
 
 @pytest.fixture(scope="module")
 def project(answers, bake) -> Path:
-    """The project baked from the module's `answers` (see answers_fixture)."""
+    """The project baked from `answers`."""
     return bake(**answers)
 
 
@@ -69,23 +59,3 @@ def venv_for(bake):
         return project_venv(project, python_version)
 
     return venv
-
-
-def run(command, *, cwd, env=None, timeout=600, check=True) -> subprocess.CompletedProcess:
-    """Run a command, capturing text output; on failure show what it printed."""
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(map(str, command))} exited {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}",
-            pytrace=False,
-        )
-    return result

@@ -13,15 +13,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-from filelock import FileLock
-
-from tests.conftest import run
+from tests.helpers import CACHE_DIR, build_once, run
 from tests.require import unavailable
 from tests.template_repo import Repo
-from tests.venvs import CACHE_DIR
 
 # The newest gitlab-ci-local that runs on Node 20 (Debian 12's node).
 GITLAB_CI_LOCAL_VERSION = "4.73.0"
@@ -45,24 +41,16 @@ def gitlab_ci_local() -> Path:
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         unavailable("npm and node are not installed: gitlab-ci-local comes from the npm registry")
-    prefix = CACHE_DIR / f"gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}"
-    executable = prefix / "node_modules" / ".bin" / "gitlab-ci-local"
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{prefix}.lock"):
-        if not (prefix / ".complete").exists():
-            shutil.rmtree(prefix, ignore_errors=True)
-            package = f"gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"
-            result = subprocess.run(
-                [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error", package],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            if result.returncode != 0 or not executable.exists():
-                unavailable(f"npm could not install gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}: {result.stderr[-2000:]}")
-            (prefix / ".complete").touch()
-    return executable
+    package = f"gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}"
+
+    def install(prefix: Path) -> None:
+        command = [npm, "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", package]
+        result = run(command, cwd=prefix, timeout=600, check=False)
+        if result.returncode != 0:
+            unavailable(f"npm could not install {package}: {result.stderr[-2000:]}")
+
+    prefix = build_once(CACHE_DIR / f"gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}", install)
+    return prefix / "node_modules" / ".bin" / "gitlab-ci-local"
 
 
 def git(repo: Path, *args: str) -> str:

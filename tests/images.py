@@ -10,7 +10,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from tests.podman import Podman, base_image, file_lock, standin_python
+from tests.helpers import cache_lock
+from tests.podman import Podman, base_image, standin_python
 
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 NODE_TAG = "docker.io/library/node:24-trixie-slim"
@@ -22,7 +23,7 @@ def node_standin(podman: Podman) -> str:
     containerfile = STANDIN_DIR / "node.Containerfile"
     python = standin_python(podman, "3.13")
     key = hashlib.sha256(containerfile.read_bytes() + podman.image_id(python).encode()).hexdigest()[:32]
-    with file_lock("node-standin"):
+    with cache_lock("node-standin"):
         if not (podman.image_exists(NODE_TAG) and podman.labels(NODE_TAG).get("dct.test.key") == key):
             podman.build(STANDIN_DIR, NODE_TAG, file=containerfile, labels={"dct.test.key": key})
     return NODE_TAG
@@ -35,7 +36,7 @@ def build_project(podman: Podman, project: Path, name: str, python_version: str 
         node_standin(podman)
     build_args = {"BASE_IMAGE": base, "COMMIT_HASH": COMMIT_HASH}
     tags = {}
-    with file_lock(f"project-{name}"):
+    with cache_lock(f"project-{name}"):
         for target in ("production", "development"):
             tags[target] = f"localhost/dct-{name}:{target}"
             podman.build(project, tags[target], target=target, build_args=build_args)

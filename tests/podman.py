@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import http.client
 import json
@@ -71,6 +70,8 @@ import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+
+from tests.helpers import CACHE_DIR, cache_lock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE_DIR = REPO_ROOT / "base-image"
@@ -90,40 +91,8 @@ BASE_IMAGE_LABEL_ARGS = {
 
 
 def cache_dir() -> Path:
-    """The podman cache directory: ``${DCT_CACHE_DIR:-~/.cache/django-container-template}/podman``."""
-    root = os.environ.get("DCT_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "django-container-template"
-    )
-    return Path(root) / "podman"
-
-
-# --------------------------------------------------------------------------
-# locks
-
-
-@contextlib.contextmanager
-def file_lock(name: str, timeout: float = 1800.0) -> Iterator[None]:
-    """Hold the exclusive flock(2) ``<cache>/podman/locks/<name>.lock``.
-
-    Compatible with flock(1) in shell scripts and with the ``filelock``
-    package (both use flock(2)). Raises TimeoutError after ``timeout`` s.
-    """
-    path = cache_dir() / "locks" / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"waited {timeout:.0f} s for lock {path}") from None
-                time.sleep(0.2)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+    """The podman cache directory: ``<cache root>/podman`` (tests/helpers.py)."""
+    return CACHE_DIR / "podman"
 
 
 # --------------------------------------------------------------------------
@@ -288,7 +257,7 @@ class Podman:
         self.root = Path(root) if root else cache_dir()
         self.root.mkdir(parents=True, exist_ok=True)
         run = _run_dir(self.root)
-        with file_lock("setup"):
+        with cache_lock("setup"):
             self.driver = self._choose_driver(run)
             self.env_vars = _env_vars(self.root, self.driver, run)
         self.env = {**os.environ, **self.env_vars}
@@ -663,7 +632,7 @@ def base_image(podman: Podman, python_version: str = "3.13") -> str:
     key = hashlib.sha256(
         json.dumps([_tree_digest(BASE_IMAGE_DIR), build_args, podman.image_id(standin)], sort_keys=True).encode()
     ).hexdigest()[:32]
-    with file_lock(f"base-image-{python_version}"):
+    with cache_lock(f"base-image-{python_version}"):
         old_id = podman.image_id(tag) if podman.image_exists(tag) else None
         if not (old_id and podman.labels(tag).get("dct.test.key") == key):
             podman.build(BASE_IMAGE_DIR, tag, build_args=build_args, labels={"dct.test.key": key})

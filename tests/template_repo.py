@@ -14,15 +14,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.answers import TEMPLATE_DIR
-from tests.conftest import run
+from tests.helpers import run, tool
 
-CRUFT = Path(sys.executable).with_name("cruft")
-COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 PROJECT_DIR_NAME = "{{cookiecutter.project_slug}}"
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.MULTILINE)
 
@@ -134,7 +131,7 @@ class TemplateRepo(Repo):
 
 
 def cruft(*args, cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    return run([CRUFT, *args], cwd=cwd, env=env, check=check)
+    return run([tool("cruft"), *args], cwd=cwd, env=env, check=check)
 
 
 def cruft_create(template: TemplateRepo, output_dir: Path, answers: dict | None = None, extra_args=()) -> Path:

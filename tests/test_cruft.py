@@ -13,7 +13,6 @@ import json
 import os
 import re
 import stat
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,10 @@ from textwrap import dedent
 import pytest
 import yaml
 
+from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import ALL_OFF, DEFAULTS
-from tests.conftest import run
+from tests.helpers import run, tool
 from tests.template_repo import (
-    COOKIECUTTER,
     PROJECT_DIR_NAME,
     Repo,
     TemplateRepo,
@@ -35,7 +34,6 @@ from tests.template_repo import (
     git_environment,
 )
 
-BIN = Path(sys.executable).parent
 SLUG = "my_project"  # the slug the default project name gives
 SLUG_DIR = "{{cookiecutter.project_slug}}"  # the package directory, inside the project directory
 
@@ -367,7 +365,7 @@ def test_cruft_link_connects_a_plain_cookiecutter_project(template, tmp_path, en
     output = tmp_path / "projects"
     run(
         [
-            COOKIECUTTER,
+            tool("cookiecutter"),
             "--no-input",
             "--output-dir",
             output,
@@ -492,7 +490,7 @@ def test_update_adds_the_new_pipeline_job(updated):
     before = yaml.safe_load(updated.before[".gitlab-ci.yml"])
     assert {name: value for name, value in config.items() if name != NEW_JOB} == before
     run(
-        [BIN / "check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
         cwd=project,
     )
 
@@ -593,17 +591,9 @@ def test_a_conflicting_update_is_reported_and_nothing_is_lost(template, tmp_path
 def test_update_of_a_project_with_every_option_off_keeps_the_pruned_parts_out(template, tmp_path):
     """cruft re-runs the hooks on fresh renders; pruned files stay gone from the project."""
     project = generate(template, tmp_path / "projects", **ALL_OFF)
-    pruned = [
-        relative
-        for relative in (
-            "config/celery.py",
-            f"{SLUG_DIR}/core/tasks.py",
-            "crontab",
-            "frontend/package.json",
-            "tests/test_tasks.py",
-        )
-        if template.has_project_file(relative)
-    ]
+    parts = [template.path / template.project_file(path) for part in PARTS for path in part_paths(part, SLUG_DIR)]
+    files = sorted({file for path in parts for file in [path, *path.rglob("*")] if file.is_file()})
+    pruned = [file.relative_to(template.path / PROJECT_DIR_NAME).as_posix() for file in files]
     assert pruned, "nothing left to prune: update this test"
     for relative in pruned:
         assert not (project.path / relative.replace(SLUG_DIR, SLUG)).exists()

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.answers import DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, answer_id
-from tests.conftest import answers_fixture, run
+from tests.answers import DEFAULTS, OPTION_SETS, PYTHON_VERSIONS, answer_id, with_answers
 from tests.gitlab import (
     DEFAULT_BRANCH,
     GitlabCiLocal,
@@ -36,11 +35,9 @@ from tests.gitlab import (
     tag,
     workflow_runs,
 )
+from tests.helpers import BIN, database_url, path_with, run, tool
 from tests.require import port_open, unavailable
 from tests.template_repo import TemplateRepo, cruft_create, git_environment
-
-BIN = Path(sys.executable).parent
-POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
 # Everything the pipeline's template depends on: Celery (services and variables of the
 # test job) and the Python version (the template-drift job's image). The static checks
@@ -64,14 +61,6 @@ CI_FILE = [".gitlab-ci.yml"]
 
 
 # ---- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture(params=ALL_ANSWER_SETS, ids=answer_id, scope="module")
-def any_project(request, bake) -> Path:
-    return bake(**{**DEFAULTS, **request.param})
-
-
-answers = answers_fixture(PIPELINE_ANSWER_SETS)
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +130,9 @@ if tool == "skopeo" and args[:1] == ["inspect"]:
         labels = {{"org.opencontainers.image.revision": os.environ.get("STUB_REVISION", "")}}
         sys.stdout.write(json.dumps({{"Name": args[-1], "Labels": labels}}, indent=4))
 """
-    for tool in ("buildah", "skopeo", "curl"):
-        (directory / tool).write_text(script)
-        (directory / tool).chmod(0o755)
+    for name in ("buildah", "skopeo", "curl"):
+        (directory / name).write_text(script)
+        (directory / name).chmod(0o755)
     return directory
 
 
@@ -155,44 +144,44 @@ def calls(stubs: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def path_with(*directories: Path) -> dict:
-    return {"PATH": os.pathsep.join([*map(str, directories), os.environ["PATH"]])}
-
-
 # ---- the file itself ------------------------------------------------------------------
 
 
-def test_pipeline_matches_gitlab_schema(any_project):
+@with_answers(*ALL_ANSWER_SETS)
+def test_pipeline_matches_gitlab_schema(project):
     run(
-        [BIN / "check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
-        cwd=any_project,
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
+        cwd=project,
     )
 
 
-def test_ci_scripts_pass_shellcheck(any_project):
-    scripts = sorted((any_project / "ci").iterdir())
+@with_answers(*ALL_ANSWER_SETS)
+def test_ci_scripts_pass_shellcheck(project):
+    scripts = sorted((project / "ci").iterdir())
     assert scripts
     for script in scripts:
         text = script.read_text()
         assert os.access(script, os.X_OK), f"{script.name} is not executable"
         assert text.startswith("#!/bin/sh\n"), f"{script.name}: POSIX sh, so it runs in every job image"
         assert "\nset -eu\n" in text, f"{script.name} lacks set -eu"
-    run([BIN / "shellcheck", "--shell=sh", *scripts], cwd=any_project)
+    run([tool("shellcheck"), "--shell=sh", *scripts], cwd=project)
 
 
-def test_every_job_runs_one_script_of_ci_and_every_script_is_used(any_project):
-    config = yaml.safe_load((any_project / ".gitlab-ci.yml").read_text())
+@with_answers(*ALL_ANSWER_SETS)
+def test_every_job_runs_one_script_of_ci_and_every_script_is_used(project):
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
     used = set()
     for name, job in jobs.items():
         assert len(job["script"]) == 1, f"{name}: keep the work in a script under ci/"
         command = job["script"][0].split()
         assert command[0].startswith("ci/"), name
-        assert (any_project / command[0]).is_file(), f"{name} runs {command[0]}, which does not exist"
+        assert (project / command[0]).is_file(), f"{name} runs {command[0]}, which does not exist"
         used.add(command[0].removeprefix("ci/"))
-    assert used == {path.name for path in (any_project / "ci").iterdir()}
+    assert used == {path.name for path in (project / "ci").iterdir()}
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 def test_tag_patterns_are_variables_with_the_documented_defaults(config):
     variables = global_variables(config)
     rc, release = variables["RC_TAG_PATTERN"], variables["RELEASE_TAG_PATTERN"]
@@ -223,6 +212,7 @@ def test_tag_patterns_are_variables_with_the_documented_defaults(config):
         assert matches == ({kind} if kind else set()), name
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 def test_workflow_rules_create_one_pipeline_per_push(config):
     """Evaluated from the parsed YAML: MR, default branch and matching tags only, and never a
     branch pipeline next to the merge request pipeline of the same push."""
@@ -239,6 +229,7 @@ def test_workflow_rules_create_one_pipeline_per_push(config):
         assert workflow_runs(rules, {**variables, **branch(DEFAULT_BRANCH, CI_PIPELINE_SOURCE=source).variables})
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 def test_test_job_runs_in_the_development_image_with_its_services_and_reports(expanded, answers):
     job = expanded["test"]
     assert job["image"] == {"name": "$CI_REGISTRY_IMAGE/development:$CI_COMMIT_SHA", "entrypoint": [""]}
@@ -261,6 +252,7 @@ def test_test_job_runs_in_the_development_image_with_its_services_and_reports(ex
     assert [m.group(1) for m in coverage.finditer(output)] == ["69.5"]
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 def test_each_job_runs_in_the_right_image(expanded):
     development = {"name": "$CI_REGISTRY_IMAGE/development:$CI_COMMIT_SHA", "entrypoint": [""]}
     production = {"name": "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA", "entrypoint": [""]}
@@ -290,6 +282,7 @@ def test_template_drift_job_uses_the_projects_python(bake):
 # ---- which jobs run in which pipeline (gitlab-ci-local) -------------------------------
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 @pytest.mark.parametrize("case", PIPELINES)
 def test_jobs_of_each_pipeline(gcl, config, case):
     pipeline, expected = PIPELINES[case]
@@ -303,6 +296,7 @@ def test_jobs_of_each_pipeline(gcl, config, case):
     assert workflow_runs(config["workflow"]["rules"], variables) is (case not in NO_PIPELINE)
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 @pytest.mark.parametrize("case", PIPELINES)
 def test_dependency_chain_is_valid(gcl, case):
     pipeline, _ = PIPELINES[case]
@@ -335,6 +329,7 @@ def test_jobs_fail_fast_and_wait_only_for_what_they_need(default_gcl):
     assert not any(job["allow_failure"] for name, job in verify.items() if name != PROBE)
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 def test_only_merge_request_pipelines_are_interruptible(expanded):
     """A newer push cancels an older merge request pipeline; on the default branch nothing
     is cancelled, so that every merged commit gets its verified image."""
@@ -563,6 +558,7 @@ def test_check_deploy_job_passes_on_the_production_settings(default_project, ven
     assert "PASS  check-deploy" in result.stdout
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 @pytest.mark.services
 def test_test_job_runs_the_suite_with_reports_and_coverage(project, venv_for, answers, tmp_path):
     if not port_open("127.0.0.1", 5432):
@@ -574,9 +570,7 @@ def test_test_job_runs_the_suite_with_reports_and_coverage(project, venv_for, an
     # gitlab-ci-local runs services only in containers: this machine's PostgreSQL and Redis
     # stand in for them, with the job's variables pointed at them.
     (repo / ".gitlab-ci-local.yml").write_text("test:\n  services: []\n")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    database = "dct_ci_" + hashlib.sha256(f"{worker}-{answer_id(answers)}".encode()).hexdigest()[:12]
-    variables = {"APP_DIR": str(project), "DATABASE_URL": f"{POSTGRES}/{database}"}
+    variables = {"APP_DIR": str(project), "DATABASE_URL": database_url("pipeline-test-job", answer_id(answers))}
     if answers["use_celery"]:
         variables |= {"CACHE_URL": "redis://127.0.0.1:6379/1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
 
@@ -633,6 +627,7 @@ def test_audit_script_reads_both_pinned_files(default_project, venv_for):
 # ---- the documentation ----------------------------------------------------------------
 
 
+@with_answers(*PIPELINE_ANSWER_SETS)
 def test_release_process_names_the_variables_and_the_default_patterns(project, config):
     text = (project / "docs" / "release-process.md").read_text()
     variables = global_variables(config)

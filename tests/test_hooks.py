@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hooks import post_gen_project, pre_gen_project
-from tests.answers import COOKIECUTTER_JSON
+from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
 
 
 def valid_answers() -> dict:
@@ -136,54 +138,51 @@ def test_every_question_has_a_rule_or_is_free_text():
     assert set(COOKIECUTTER_JSON["__prompts__"]) == questions
 
 
-def make_project(tmp_path, slug="my_project"):
-    for relative in [
-        "config/celery.py",
-        f"{slug}/core/tasks.py",
-        "tests/test_tasks.py",
-        "crontab",
-        "frontend/src/main.js",
-        "frontend/package.json",
-        "manage.py",
-    ]:
-        path = tmp_path / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("x")
+SLUG = "my_project"
+PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+ALL_PARTS_ON = {"project_slug": SLUG, "use_celery": True, "use_cron": True, "use_frontend": True}
+
+
+def make_project(tmp_path: Path) -> Path:
+    """Every part's files (a file inside each of its directories, as in the template) and a shared file."""
+    for part in post_gen_project.PARTS:
+        for relative in post_gen_project.part_paths(part, SLUG):
+            in_template = PROJECT_TEMPLATE / relative.replace(SLUG, PROJECT_TEMPLATE.name)
+            path = tmp_path / relative / "inside" if in_template.is_dir() else tmp_path / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("x")
+    (tmp_path / "manage.py").write_text("x")
     return tmp_path
 
 
-@pytest.mark.parametrize(
-    ("option", "removed"),
-    [
-        ("use_celery", ["config/celery.py", "my_project/core/tasks.py", "tests/test_tasks.py"]),
-        ("use_cron", ["crontab"]),
-        ("use_frontend", ["frontend"]),
-    ],
-)
-def test_prune_removes_only_what_is_switched_off(tmp_path, option, removed):
+def paths(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("part", post_gen_project.PARTS, ids=lambda part: part[0])
+def test_prune_removes_exactly_the_part_that_is_not_chosen(tmp_path, part):
     project = make_project(tmp_path)
-    before = {p.relative_to(project).as_posix() for p in project.rglob("*")}
-    answers = {"project_slug": "my_project", "use_celery": True, "use_cron": True, "use_frontend": True, option: False}
+    before = paths(project)
+    answer, value = part
+    answers = {**ALL_PARTS_ON, answer: not value}
 
     post_gen_project.prune(project, answers)
 
-    after = {p.relative_to(project).as_posix() for p in project.rglob("*")}
-    gone = before - after
-    assert all(any(path == r or path.startswith(r + "/") for r in removed) for path in gone)
-    assert all(not (project / r).exists() for r in removed)
-    assert (project / "manage.py").exists()
+    removed = post_gen_project.part_paths(part, SLUG)
+    assert before - paths(project) == {p for p in before if any(p == r or p.startswith(r + "/") for r in removed)}
+    assert not any((project / relative).exists() for relative in removed)
 
 
 def test_prune_is_idempotent_and_tolerates_missing_files(tmp_path):
     project = make_project(tmp_path)
-    answers = {"project_slug": "my_project", "use_celery": False, "use_cron": False, "use_frontend": False}
+    answers = {"project_slug": SLUG, "use_celery": False, "use_cron": False, "use_frontend": False}
 
     post_gen_project.prune(project, answers)
     post_gen_project.prune(project, answers)  # as cruft update re-runs it
 
-    assert sorted(p.name for p in project.iterdir()) == ["config", "manage.py", "my_project", "tests"]
+    assert paths(project) == {"manage.py"}
 
 
-def test_every_option_has_a_pruner():
-    options = {key for key in COOKIECUTTER_JSON if key.startswith("use_")}
-    assert set(post_gen_project.PRUNERS) == options
+def test_every_boolean_question_brings_a_part():
+    booleans = {key for key, value in COOKIECUTTER_JSON.items() if isinstance(value, bool)}
+    assert {answer for answer, _ in post_gen_project.PARTS} >= booleans

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from filelock import FileLock
 
-from tests.answers import DEFAULTS, OPTION_SETS, OPTIONS, answer_id
-from tests.conftest import answers_fixture, run
+from hooks.post_gen_project import PARTS, part_paths
+from tests.answers import OPTION_SETS, OPTIONS, with_answers
+from tests.helpers import CACHE_DIR, build_once, run
 from tests.require import port_open, unavailable
-from tests.venvs import CACHE_DIR
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
 # case-insensitive. A word is bounded by non-letters: "heartbeat" is not "beat", but
@@ -40,19 +39,12 @@ NOT_GENERATED = {"__pycache__", ".pytest_cache"}
 STATIC_TAG = re.compile(r"""\{%\s*static\s+(['"])(?P<name>[^'"]+)\1\s*%\}""")
 
 
-SWITCHED_OFF = [
-    pytest.param({**DEFAULTS, **options}, option, id=f"{answer_id(options)}-without-{option.removeprefix('use_')}")
-    for options in OPTION_SETS
-    for option in OPTIONS
-    if not options[option]
-]
+def switched_on(option: str) -> list[dict]:
+    return [options for options in OPTION_SETS if options[option]]
 
 
-def switched_on(option: str) -> list:
-    return [pytest.param({**DEFAULTS, **options}, id=answer_id(options)) for options in OPTION_SETS if options[option]]
-
-
-answers = answers_fixture(OPTION_SETS)
+def switched_off(answers: dict) -> list[str]:
+    return [option for option in OPTIONS if not answers[option]]
 
 
 # ---- helpers -------------------------------------------------------------------------
@@ -161,29 +153,29 @@ def test_dockerfile_stages_resolve_global_args(tmp_path):
 # ---- every combination: off means gone, on means there --------------------------------
 
 
-@pytest.mark.parametrize(("answers", "option"), SWITCHED_OFF)
-def test_a_switched_off_part_leaves_no_trace(bake, answers, option):
-    assert traces(bake(**answers), FORBIDDEN[option]) == []
+@with_answers(*OPTION_SETS)
+def test_a_switched_off_part_leaves_no_trace(project, answers):
+    found = {option: traces(project, FORBIDDEN[option]) for option in switched_off(answers)}
+    assert {option: lines for option, lines in found.items() if lines} == {}
 
 
-@pytest.mark.parametrize(("answers", "option"), SWITCHED_OFF)
-def test_a_switched_off_part_has_no_service_or_image_stage(bake, answers, option):
-    project = bake(**answers)
+@with_answers(*OPTION_SETS)
+def test_a_switched_off_part_has_no_service_or_image_stage(project, answers):
     services = compose_services(project)
     stages = dockerfile_stages(project)
-    if option == "use_celery":
+    off = switched_off(answers)
+    if "use_celery" in off:
         assert not {"worker", "beat", "redis"} & set(services)
-    elif option == "use_cron":
+    if "use_cron" in off:
         assert "cron" not in services
-        assert not (project / "crontab").exists()
-    elif option == "use_frontend":
+    if "use_frontend" in off:
         assert "frontend" not in services
-        assert not (project / "frontend").exists()
         assert node_stages(stages) == []
         assert [s["name"] for s in stages if s["name"] == "frontend"] == []
         assert not any("--from=frontend" in i for s in stages for i in s["instructions"])
 
 
+@with_answers(*OPTION_SETS)
 def test_no_file_is_left_empty(project):
     """A file whose every line is conditional renders empty: its pruner must delete it."""
     empty = [
@@ -194,35 +186,16 @@ def test_no_file_is_left_empty(project):
     assert empty == []
 
 
-CELERY_FILES = [
-    "config/celery.py",
-    "{slug}/core/tasks.py",
-    "tests/test_tasks.py",
-    "tests/test_celery_worker.py",
-]
-CRON_FILES = ["crontab", "tests/test_crontab.py"]
-FRONTEND_FILES = [
-    "frontend/package.json",
-    "frontend/package-lock.json",
-    "frontend/src/main.js",
-    "frontend/src/main.css",
-    "frontend/dist/.gitkeep",
-]
+@with_answers(*OPTION_SETS)
+@pytest.mark.parametrize("part", PARTS, ids=lambda part: part[0])
+def test_each_part_has_its_files_exactly_when_switched_on(project, answers, part):
+    answer, value = part
+    paths = part_paths(part, project.name)
+    assert {path: (project / path).exists() for path in paths} == dict.fromkeys(paths, answers[answer] == value)
 
 
-@pytest.mark.parametrize(
-    ("option", "files"),
-    [("use_celery", CELERY_FILES), ("use_cron", CRON_FILES), ("use_frontend", FRONTEND_FILES)],
-)
-def test_each_part_has_its_files_exactly_when_switched_on(project, answers, option, files):
-    slug = project.name
-    present = {name: (project / name.format(slug=slug)).is_file() for name in files}
-    assert present == dict.fromkeys(files, answers[option])
-
-
-@pytest.mark.parametrize("answers", switched_on("use_celery"))
-def test_celery_is_wired_in_when_switched_on(bake, answers):
-    project = bake(**answers)
+@with_answers(*switched_on("use_celery"))
+def test_celery_is_wired_in_when_switched_on(project):
     services = compose_services(project)
     assert services["worker"]["command"][:2] == ["celery", "worker"]
     assert services["beat"]["command"][:2] == ["celery", "beat"]
@@ -240,9 +213,8 @@ def test_celery_is_wired_in_when_switched_on(bake, answers):
     assert '"redis:' in (project / "pyproject.toml").read_text()  # the pytest marker is registered
 
 
-@pytest.mark.parametrize("answers", switched_on("use_cron"))
-def test_cron_is_wired_in_when_switched_on(bake, answers):
-    project = bake(**answers)
+@with_answers(*switched_on("use_cron"))
+def test_cron_is_wired_in_when_switched_on(project):
     command = compose_services(project)["cron"]["command"]
     assert command[0] == "supercronic"
     # The project is bind-mounted at /app: the crontab compose names is the project's own.
@@ -252,9 +224,8 @@ def test_cron_is_wired_in_when_switched_on(bake, answers):
     assert "croniter" in (project / "requirements-test.txt").read_text()
 
 
-@pytest.mark.parametrize("answers", switched_on("use_frontend"))
-def test_frontend_is_wired_in_when_switched_on(bake, answers):
-    project = bake(**answers)
+@with_answers(*switched_on("use_frontend"))
+def test_frontend_is_wired_in_when_switched_on(project):
     stages = dockerfile_stages(project)
     [node] = node_stages(stages)
     assert any("npm run build" in instruction for instruction in node["instructions"])
@@ -300,16 +271,14 @@ def frontend_build(bake) -> Path:
     if npm is None:
         unavailable("npm is not installed (Debian: apt-get install nodejs npm)")
     source = bake() / "frontend"
-    build = CACHE_DIR / "frontend-builds" / frontend_hash(source)
-    build.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{build}.lock"):
-        if not (build / ".complete").exists():
-            shutil.rmtree(build, ignore_errors=True)
-            shutil.copytree(source, build)
-            env = {"npm_config_cache": str(CACHE_DIR / "npm"), "npm_config_update_notifier": "false"}
-            run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
-            run([npm, "run", "build"], cwd=build, env=env)
-            (build / ".complete").touch()
+    env = {"npm_config_cache": str(CACHE_DIR / "npm"), "npm_config_update_notifier": "false"}
+
+    def npm_build(build: Path) -> None:
+        shutil.copytree(source, build, dirs_exist_ok=True)
+        run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
+        run([npm, "run", "build"], cwd=build, env=env)
+
+    build = build_once(CACHE_DIR / "frontend-builds" / frontend_hash(source), npm_build)
     return build
 
 

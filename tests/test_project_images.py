@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests import helpers
 from tests import podman as podman_module
-from tests.answers import ALL_OFF, ALL_ON, DEFAULTS, answer_id
+from tests.answers import ALL_OFF, ALL_ON, answer_id, with_answers
 from tests.images import COMMIT_HASH, build_project, copy_project
 from tests.require import port_open, unavailable
 
 pytestmark = pytest.mark.container
+# Every part on, and every part off.
+BOTH = with_answers(ALL_ON, ALL_OFF)
 
-POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 SECRET_KEY = "s3cr3t-" + hashlib.sha256(b"the production image test's key").hexdigest()
 
 
@@ -34,14 +35,9 @@ def podman():
     return podman_module.Podman()
 
 
-@pytest.fixture(params=[ALL_ON, ALL_OFF], ids=answer_id, scope="module")
-def answers(request) -> dict:
-    return {**DEFAULTS, **request.param}
-
-
 @pytest.fixture(scope="module")
-def images(podman, answers, bake) -> dict[str, str]:
-    return build_project(podman, bake(**answers), answer_id(answers))
+def images(podman, answers, project) -> dict[str, str]:
+    return build_project(podman, project, answer_id(answers))
 
 
 @pytest.fixture
@@ -55,10 +51,10 @@ def secret_key_file(tmp_path) -> Path:
 def database_url(suffix: str) -> str:
     if not port_open("127.0.0.1", 5432):
         unavailable("no PostgreSQL answers on 127.0.0.1:5432")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return f"{POSTGRES}/dct_img_{hashlib.sha256(f'{worker}-{suffix}'.encode()).hexdigest()[:10]}"
+    return helpers.database_url("image", suffix)
 
 
+@BOTH
 def test_development_image_runs_the_test_suite_against_postgresql(podman, images, answers):
     env = ["-e", f"DATABASE_URL={database_url(answer_id(answers))}", "-e", "REQUIRE_SERVICES=1"]
     if answers["use_celery"]:
@@ -85,7 +81,7 @@ def production(podman, images, secret_key_file):
     ]
     env = {
         "SECRET_KEY_FILE": "/run/secrets/secret_key",
-        "DATABASE_URL": f"{POSTGRES}/postgres",
+        "DATABASE_URL": f"{helpers.POSTGRES}/postgres",
         "ALLOWED_HOSTS": "127.0.0.1,example.com",
         "SECURE_SSL_REDIRECT": "false",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
@@ -98,6 +94,7 @@ def production(podman, images, secret_key_file):
         yield container, port
 
 
+@BOTH
 def test_production_serves_health_read_only_without_capabilities(production):
     container, port = production
 
@@ -109,6 +106,7 @@ def test_production_serves_health_read_only_without_capabilities(production):
     assert container.inspect()["HostConfig"]["ReadonlyRootfs"] is True
 
 
+@BOTH
 def test_production_runs_as_an_unprivileged_user(production):
     container, _ = production
     uid = container.exec("id", "-u").stdout.strip()
@@ -117,12 +115,14 @@ def test_production_runs_as_an_unprivileged_user(production):
     assert set(gunicorn_uids) == {uid}
 
 
+@BOTH
 def test_production_cannot_write_its_code(production):
     container, _ = production
     result = container.exec("touch", "/app/manage.py", check=False)
     assert result.returncode != 0
 
 
+@BOTH
 def test_production_image_ships_no_test_tools_or_node(podman, images):
     result = podman.run_image(images["production"], "python", "-c", "import pytest", check=False)
     assert result.returncode != 0
@@ -135,10 +135,12 @@ def test_production_image_ships_no_test_tools_or_node(podman, images):
     assert not {"tests", "ci", "docs", "src", "package.json", ".gitlab-ci.yml"} & set(listing.stdout.split())
 
 
+@BOTH
 def test_production_image_runs_as_the_app_user_by_number(podman, images):
     assert podman.inspect(images["production"])["Config"]["User"] == "1000:1000"
 
 
+@BOTH
 def test_no_secret_in_image_history_or_container_inspect(podman, images, production):
     container, _ = production
     history = json.dumps(podman.history(images["production"]))
@@ -148,7 +150,7 @@ def test_no_secret_in_image_history_or_container_inspect(podman, images, product
     assert "SECRET_KEY=" not in history
 
 
-@pytest.mark.parametrize("answers", [ALL_ON], ids=answer_id, indirect=True)
+@with_answers(ALL_ON)
 def test_production_serves_the_built_frontend(production):
     _, port = production
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
@@ -161,6 +163,7 @@ def test_production_serves_the_built_frontend(production):
             assert response.read()
 
 
+@BOTH
 def test_django_deploy_checks_pass_inside_the_production_image(podman, images, secret_key_file):
     options = [
         f"--volume={secret_key_file}:/run/secrets/secret_key:ro",
@@ -184,6 +187,7 @@ def test_django_deploy_checks_pass_inside_the_production_image(podman, images, s
     assert "No changes detected" in migrations.stdout
 
 
+@BOTH
 def test_entrypoint_fails_clearly_on_a_missing_secret_file(podman, images):
     result = podman.run_image(
         images["production"],
@@ -196,10 +200,10 @@ def test_entrypoint_fails_clearly_on_a_missing_secret_file(podman, images):
     assert "/run/secrets/missing" in result.stderr
 
 
-@pytest.mark.parametrize("answers", [ALL_OFF], ids=answer_id, indirect=True)
-def test_code_only_change_reuses_the_dependency_layers(podman, answers, bake, tmp_path):
-    project = copy_project(bake(**answers), tmp_path)
-    tag = f"localhost/dct-cache-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}:production"
+@with_answers(ALL_OFF)
+def test_code_only_change_reuses_the_dependency_layers(podman, project, tmp_path):
+    project = copy_project(project, tmp_path)
+    tag = f"localhost/dct-cache-{helpers.WORKER}:production"
     build_args = {"BASE_IMAGE": podman_module.base_image(podman, "3.13"), "COMMIT_HASH": COMMIT_HASH}
     podman.build(project, tag, target="production", build_args=build_args)
     before = podman.history(tag)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import yaml
 
-from tests.answers import OPTION_SETS
-from tests.conftest import answers_fixture, run
+from tests.answers import OPTION_SETS, with_answers
+from tests.helpers import run, tool
 
-BIN = Path(sys.executable).parent
-
-
-answers = answers_fixture(OPTION_SETS)
+pytestmark = with_answers(*OPTION_SETS)
 
 
 def shell_scripts(project: Path) -> list[Path]:
@@ -28,17 +24,17 @@ def shell_scripts(project: Path) -> list[Path]:
 
 
 def test_dockerfile_passes_hadolint(project):
-    run([BIN / "hadolint", "--failure-threshold", "warning", "Dockerfile"], cwd=project)
+    run([tool("hadolint"), "--failure-threshold", "warning", "Dockerfile"], cwd=project)
 
 
 def test_shell_scripts_pass_shellcheck(project):
     scripts = shell_scripts(project)
     assert project / "bin" / "run-tests" in scripts
-    run([BIN / "shellcheck", *scripts], cwd=project)
+    run([tool("shellcheck"), *scripts], cwd=project)
 
 
 def test_compose_file_matches_the_compose_spec(project):
-    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project)
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "compose.yaml"], cwd=project)
 
 
 def test_compose_secrets_exist_and_the_app_reads_them_as_files(project, answers):

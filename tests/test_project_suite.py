@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.answers import DEFAULTS, MATRIX, OPTION_SETS, PYTHON_VERSIONS, answer_id
-from tests.conftest import run
+from tests.answers import MATRIX, OPTION_SETS, PYTHON_VERSIONS, answer_id, with_answers
+from tests.helpers import database_url, run
 from tests.require import REQUIRE_ALL, port_open, unavailable
 
-POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 # PostgreSQL's behaviour does not depend on the Python version: every option set on the
 # default Python, and the defaults on the others. SQLite runs the whole matrix.
 POSTGRES_ANSWER_SETS = [
@@ -23,27 +22,14 @@ POSTGRES_ANSWER_SETS = [
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def answers(request) -> dict:
-    return {**DEFAULTS, **request.param}
-
-
 def project_environment(venv: Path, **extra) -> dict:
     # In CI the generated suites must not skip their service tests either.
     services = {"REQUIRE_SERVICES": "1"} if REQUIRE_ALL else {}
     return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **extra}
 
 
-def database_url_for(answers: dict) -> str:
-    """A database name of its own, so that parallel runs never share Django's test database."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = hashlib.sha256(f"{worker}-{answer_id(answers)}".encode()).hexdigest()[:12]
-    return f"{POSTGRES}/dct_{name}"
-
-
-@pytest.mark.parametrize("answers", MATRIX, ids=answer_id, indirect=True)
-def test_project_suite_passes_on_sqlite(answers, bake, venv_for):
-    project = bake(**answers)
+@with_answers(*MATRIX)
+def test_project_suite_passes_on_sqlite(answers, project, venv_for):
     venv = venv_for(project, answers["python_version"])
 
     result = run(["bin/run-tests", "-p", "no:cacheprovider"], cwd=project, env=project_environment(venv))
@@ -52,13 +38,12 @@ def test_project_suite_passes_on_sqlite(answers, bake, venv_for):
 
 
 @pytest.mark.services
-@pytest.mark.parametrize("answers", POSTGRES_ANSWER_SETS, ids=answer_id, indirect=True)
-def test_project_suite_passes_on_postgresql(answers, bake, venv_for):
+@with_answers(*POSTGRES_ANSWER_SETS)
+def test_project_suite_passes_on_postgresql(answers, project, venv_for):
     if not port_open("127.0.0.1", 5432):
         unavailable("no PostgreSQL answers on 127.0.0.1:5432")
-    project = bake(**answers)
     venv = venv_for(project, answers["python_version"])
-    env = project_environment(venv, DATABASE_URL=database_url_for(answers))
+    env = project_environment(venv, DATABASE_URL=database_url("project-suite", answer_id(answers)))
 
     result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v"], cwd=project, env=env)
 

@@ -14,21 +14,18 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests import podman as podman_module
 from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
-from tests.conftest import run
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, Pipeline, branch, merge_request, tag, workflow_runs
+from tests.helpers import run, tool
 from tests.require import unavailable
 from tests.template_repo import TemplateRepo, git_environment
 
-BIN = Path(sys.executable).parent
 PIPELINE_FILE = TEMPLATE_DIR / ".gitlab-ci.yml"
 DOCKERFILE = TEMPLATE_DIR / "base-image" / "Dockerfile"
 SMOKE_TEST = TEMPLATE_DIR / ".ci" / "smoke-test-base-image"
@@ -48,7 +45,7 @@ def script_of(job: dict) -> str:
 def test_pipeline_passes_gitlabs_schema():
     run(
         [
-            BIN / "check-jsonschema",
+            tool("check-jsonschema"),
             "--builtin-schema",
             "vendor.gitlab-ci",
             "--data-transform",
@@ -124,7 +121,7 @@ def test_smoke_test_script_passes_shellcheck():
     assert SMOKE_TEST.stat().st_mode & 0o111, "not executable"
     assert text.startswith("#!/bin/sh\n")
     assert "\nset -eu\n" in text
-    run([BIN / "shellcheck", "--shell=sh", SMOKE_TEST], cwd=TEMPLATE_DIR)
+    run([tool("shellcheck"), "--shell=sh", SMOKE_TEST], cwd=TEMPLATE_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +198,7 @@ def test_job_scripts_pass_shellcheck(pipeline, tmp_path, name):
     script = tmp_path / f"{name}.sh"
     script.write_text("#!/bin/bash\nset -e\n" + script_of(pipeline[name]) + "\n")
 
-    run([BIN / "shellcheck", "--shell=bash", script], cwd=tmp_path)
+    run([tool("shellcheck"), "--shell=bash", script], cwd=tmp_path)
 
 
 # ---- which jobs each kind of pipeline gets ---------------------------------------------------

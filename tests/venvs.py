@@ -15,11 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from filelock import FileLock
-
+from tests.helpers import BIN, CACHE_DIR, build_once, tool
 from tests.require import unavailable
 
-CACHE_DIR = Path(os.environ.get("DCT_CACHE_DIR", Path.home() / ".cache" / "django-container-template"))
 REQUIREMENTS = ("requirements.txt", "requirements-test.txt")
 
 
@@ -31,9 +29,8 @@ def find_python(version: str) -> str | None:
     if on_path and "/shims/" not in on_path:  # a pyenv shim fails unless that version is selected
         candidates.append(on_path)
     if not candidates:  # one that uv installed (`uv python install`, as .ci/run does where it can)
-        found = subprocess.run(
-            [uv_path(), "python", "find", "--no-python-downloads", version], capture_output=True, text=True, check=False
-        )
+        command = [str(BIN / "uv"), "python", "find", "--no-python-downloads", version]
+        found = subprocess.run(command, capture_output=True, text=True, check=False)
         if found.returncode == 0 and found.stdout.strip():
             candidates.append(found.stdout.strip())
     return next(iter(candidates), None)
@@ -46,23 +43,13 @@ def requirements_key(project: Path, python_version: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def uv_path() -> str:
-    return str(Path(sys.executable).with_name("uv"))
-
-
-def uv() -> str:
-    found = Path(uv_path())
-    if not found.exists():
-        unavailable("uv is not installed next to this Python (it is in requirements-dev.txt)")
-    return str(found)
-
-
 def install(venv: Path, python: str, project: Path) -> None:
     env = {**os.environ, "VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run([uv(), "venv", "--quiet", "--python", python, str(venv)], check=True, env=env)
+    uv = tool("uv")
+    subprocess.run([uv, "venv", "--quiet", "--allow-existing", "--python", python, str(venv)], check=True, env=env)
     requirements = [arg for name in REQUIREMENTS for arg in ("-r", str(project / name))]
     subprocess.run(
-        [uv(), "pip", "install", "--quiet", "--compile-bytecode", "--require-hashes", *requirements],
+        [uv, "pip", "install", "--quiet", "--compile-bytecode", "--require-hashes", *requirements],
         check=True,
         env=env,
     )
@@ -73,10 +60,4 @@ def project_venv(project: Path, python_version: str) -> Path:
     if python is None:
         unavailable(f"Python {python_version} is not installed (looked on PATH and in ~/.pyenv)")
     venv = CACHE_DIR / "venvs" / f"py{python_version}-{requirements_key(project, python_version)}"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{venv}.lock"):
-        if not (venv / ".complete").exists():
-            shutil.rmtree(venv, ignore_errors=True)
-            install(venv, python, project)
-            (venv / ".complete").touch()
-    return venv
+    return build_once(venv, lambda directory: install(directory, python, project))

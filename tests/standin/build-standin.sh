@@ -52,10 +52,11 @@ log() { printf 'build-standin: %s\n' "$*" >&2; }
 command -v podman >/dev/null || die "podman is not installed"
 
 script_path=$(readlink -f "${BASH_SOURCE[0]}")
-cache=${DCT_CACHE_DIR:-$HOME/.cache/django-container-template}/podman
+cache_root=${DCT_CACHE_DIR:-$HOME/.cache/django-container-template}
+cache=$cache_root/podman
 tag="docker.io/library/python:${version}-slim-${suite}"
 rootfs_tag="localhost/dct-standin-rootfs:${version}"
-mkdir -p "$cache/locks"
+mkdir -p "$cache_root/locks"
 
 # The first "URIs:"/"deb" entry in apt's sources whose path is (or is not)
 # the security archive.
@@ -94,8 +95,8 @@ current_key() {
     podman image inspect --format '{{index .Config.Labels "dct.standin.key"}}' "$tag" 2>/dev/null || true
 }
 
-exec 9>"$cache/locks/standin-${version}.lock"
-flock -w 1800 9 || die "timed out waiting for another stand-in build (lock $cache/locks/standin-${version}.lock)"
+exec 9>"$cache_root/locks/standin-${version}.lock"
+flock -w 1800 9 || die "timed out waiting for another stand-in build (lock $cache_root/locks/standin-${version}.lock)"
 
 if [ "${DCT_STANDIN_FORCE:-0}" != 1 ] && [ "$(current_key)" = "$key" ]; then
     printf '%s\n' "$tag"

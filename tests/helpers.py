@@ -1,0 +1,109 @@
+"""What the test modules share: running commands, the tools, the cache and its locks, PostgreSQL.
+
+One definition of each, imported everywhere:
+
+- ``run()``: a command with its output captured, failing the test with that output;
+- ``tool()``: a command-line tool installed next to the suite's Python (requirements-dev.txt);
+- ``CACHE_DIR``, ``cache_lock()`` and ``build_once()``: the one cache root (``$DCT_CACHE_DIR``,
+  default ``~/.cache/django-container-template``), its flock(2) locks (pytest-xdist workers and
+  the shell scripts under tests/ share them), and directories built once under a lock;
+- ``POSTGRES`` and ``database_url()``: the PostgreSQL server and a database name per test and
+  xdist worker, so that parallel runs never share Django's test database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CACHE_DIR = Path(os.environ.get("DCT_CACHE_DIR") or Path.home() / ".cache" / "django-container-template")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def run(
+    command: Sequence[object],
+    *,
+    cwd: Path | str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+    input: str | None = None,
+) -> subprocess.CompletedProcess:
+    """Run a command with text output captured; on failure (check) fail the test showing that output."""
+    result = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=input,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}",
+            pytrace=False,
+        )
+    return result
+
+
+def tool(name: str) -> Path:
+    """A tool that requirements-dev.txt installs next to this Python (ruff, hadolint, cruft, ...)."""
+    path = BIN / name
+    if not path.exists():
+        from tests.require import unavailable
+
+        unavailable(f"{name} is not installed next to {sys.executable} (it is in requirements-dev.txt)")
+    return path
+
+
+def path_with(*directories: Path) -> dict[str, str]:
+    """An environment whose PATH starts with these directories."""
+    return {"PATH": os.pathsep.join([*map(str, directories), os.environ["PATH"]])}
+
+
+def short_hash(*parts: object, length: int = 12) -> str:
+    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:length]
+
+
+def database_url(*parts: object) -> str:
+    """A PostgreSQL database of its own for this xdist worker and these parts (a test, an answer set)."""
+    return f"{POSTGRES}/dct_{short_hash(WORKER, *parts)}"
+
+
+@contextmanager
+def cache_lock(name: str, timeout: float = 1800) -> Iterator[None]:
+    """The exclusive lock ``<cache>/locks/<name>.lock``; flock(1) in tests/standin/*.sh takes the same."""
+    path = CACHE_DIR / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path, timeout=timeout):
+        yield
+
+
+def build_once(directory: Path, build: Callable[[Path], None]) -> Path:
+    """``directory``, made by ``build(directory)`` once: under a lock, and marked complete only when it
+    succeeded, so that a build cut short is started again rather than used."""
+    complete = directory / ".complete"
+    if complete.exists():
+        return directory
+    with cache_lock(f"{directory.parent.name}-{directory.name}"):
+        if not complete.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            build(directory)
+            complete.touch()
+    return directory
