@@ -9,6 +9,9 @@ import pytest
 from tests.answers import DEFAULTS, answer_id
 from tests.venvs import project_venv
 
+# Data of the scenarios (a team's app with its own tests, for one): files to copy, not to collect.
+collect_ignore = ["scenarios"]
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests that talk to a service or build images are slow: mark them so."""

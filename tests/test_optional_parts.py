@@ -340,7 +340,7 @@ def test_collectstatic_serves_the_frontend_build(frontend_build, default_project
 
 @pytest.mark.services
 def test_celery_worker_test_really_runs_against_redis(bake, venv_for):
-    """The generated test skips without Redis; here Redis must answer and the test must pass."""
+    """The generated test skips without Redis; in the template suite Redis must answer and the test pass."""
     if not port_open("127.0.0.1", 6379):
         unavailable("no Redis answers on 127.0.0.1:6379")
     project = bake()
