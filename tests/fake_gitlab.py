@@ -39,6 +39,11 @@ KEEP_N = {1, 5, 10, 25, 50, 100}
 VARIABLE_KEY = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
 
+def wildcard_matches(pattern: str, ref: str) -> bool:
+    """GitLab's protected branch and tag wildcards: `*` is any text, every other character itself."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), ref) is not None
+
+
 class Answer(Exception):
     """An HTTP answer other than 200: status and JSON body."""
 

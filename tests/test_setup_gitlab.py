@@ -97,7 +97,7 @@ def test_first_run_creates_everything_with_the_exact_requests(tools_python, repo
     declared = settings(repo)
     policy = declared["registry_cleanup"]
     webhook = "Where ci/deploy POSTs the deploy."
-    bearer = "Sent by ci/deploy as Authorization: Bearer <token>."
+    bearer = "Sent by ci/deploy in the Authorization header (Bearer)."
     variable = {"variable_type": "env_var", "masked": True, "protected": True}
     base = f"/api/v4/projects/{fake.project['id']}"
     assert [(w.method, w.path, w.query, w.body) for w in fake.writes] == [
