@@ -3,9 +3,9 @@
 No GitLab can run here, so the real client (python-gitlab) talks to this server instead. It
 serves the endpoints bin/setup-gitlab uses, the way GitLab does: one project (by id or by its
 URL-encoded path), its protected branches and tags, environments and protected environments,
-CI/CD variables, and the project settings it updates. It keeps what was written, checks the
-request bodies as GitLab's API validates them (400 on a bad field or access level), and
-answers 401 (unknown token), 403 (a token without the `api` scope, or below Maintainer),
+CI/CD variables, pipeline schedules, and the project settings it updates. It keeps what was
+written, checks the request bodies as GitLab's API validates them (400 on a bad field or
+access level), and answers 401 (unknown token), 403 (a token without the `api` scope, or below Maintainer),
 404 (no such project, protection or variable; no protected environments without Premium)
 and 409 (a protection that already exists) where GitLab would.
 
@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEVELOPER, MAINTAINER = 30, 40
 ACCESS_LEVELS = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
@@ -36,6 +37,8 @@ TOKENS = {
 CADENCES = {"1d", "7d", "14d", "1month", "3month"}
 OLDER_THAN = {"7d", "14d", "30d", "60d", "90d"}
 KEEP_N = {1, 5, 10, 25, 50, 100}
+# What DELETE .../<resource>/<name> removes.
+PROTECTIONS = {"protected_branches", "protected_tags", "protected_environments"}
 VARIABLE_KEY = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
 
@@ -96,6 +99,7 @@ class FakeGitLab:
     environments: dict = field(default_factory=dict)
     protected_environments: dict = field(default_factory=dict)
     variables: dict = field(default_factory=dict)
+    pipeline_schedules: dict = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self):
@@ -132,34 +136,50 @@ class FakeGitLab:
         except Answer as answer:
             return answer.status, answer.body
 
-    def route(self, method: str, segments: list[str], query: dict, token: str | None, body: object) -> object:
+    @staticmethod
+    def authorize(method: str, token: str | None) -> int:
+        """The token's role; 401 for an unknown token, 403 for a write without the `api` scope."""
         if token not in TOKENS:
             raise Answer(401, {"message": "401 Unauthorized"})
         role, api_scope = TOKENS[token]
         if method != "GET" and not api_scope:
-            raise Answer(
-                403,
-                {
-                    "error": "insufficient_scope",
-                    "scope": "api",
-                    "error_description": "The request requires higher privileges than provided by the access token.",
-                },
-            )
+            description = "The request requires higher privileges than provided by the access token."
+            raise Answer(403, {"error": "insufficient_scope", "scope": "api", "error_description": description})
+        return role
+
+    def route(self, method: str, segments: list[str], query: dict, token: str | None, body: object) -> object:
+        role = self.authorize(method, token)
         if segments[:4] != ["", "api", "v4", "projects"] or len(segments) < 5:
             raise Answer(404, {"message": "404 Not Found"})
         if segments[4] not in (str(self.project["id"]), self.path):
             raise Answer(404, {"message": "404 Project Not Found"})
         resource, rest = (segments[5], segments[6:]) if len(segments) > 5 else (None, [])
-        if resource is not None and role < MAINTAINER:
+        if role < MAINTAINER and (resource is not None or method != "GET"):
             raise Answer(403, {"message": "403 Forbidden"})
         if self.fail_on == (method, resource):
             raise Answer(500, {"message": "500 Internal Server Error"})
+        if resource == "protected_environments":
+            self.premium_only()
+        store = self.collections().get(resource)
+        if method == "GET" and store is not None and not rest:
+            return list(store.values())
+        if method == "DELETE" and resource in PROTECTIONS and len(rest) == 1:
+            return self.unprotect(store, rest[0])
         handler = getattr(self, f"{method.lower()}_{resource or 'project'}", None)
-        if handler is None or (method == "PUT" and resource is None and role < MAINTAINER):
-            raise Answer(
-                404 if handler is None else 403, {"message": "404 Not Found" if handler is None else "403 Forbidden"}
-            )
+        if handler is None:
+            raise Answer(404, {"message": "404 Not Found"})
         return handler(*rest, query=query, body=body)
+
+    def collections(self) -> dict[str, dict]:
+        """What GET .../<resource> lists."""
+        return {
+            "protected_branches": self.protected_branches,
+            "protected_tags": self.protected_tags,
+            "environments": self.environments,
+            "protected_environments": self.protected_environments,
+            "variables": self.variables,
+            "pipeline_schedules": self.pipeline_schedules,
+        }
 
     # ---- the project -------------------------------------------------------------------
 
@@ -215,42 +235,32 @@ class FakeGitLab:
             "unprotect_access_levels": [],
         }
 
-    def get_protected_branches(self, *, query, body):
-        return list(self.protected_branches.values())
+    @staticmethod
+    def protect(store: dict, kind: str, protection: dict) -> dict:
+        """Store a new protection; GitLab answers 409 for a name already protected."""
+        if protection["name"] in store:
+            raise Answer(409, {"message": f"Protected {kind} '{protection['name']}' already exists"})
+        store[protection["name"]] = protection
+        return protection
+
+    @staticmethod
+    def unprotect(store: dict, name: str) -> None:
+        if store.pop(name, None) is None:
+            raise Answer(404, {"message": "404 Not found"})
 
     def post_protected_branches(self, *, query, body):
         require("name" in body, "name", "is missing")
         for name in ("push_access_level", "merge_access_level", "unprotect_access_level"):
             require_level(body, name)
-        if body["name"] in self.protected_branches:
-            raise Answer(409, {"message": f"Protected branch '{body['name']}' already exists"})
-        self.protected_branches[body["name"]] = self.branch_protection(body)
-        return self.protected_branches[body["name"]]
-
-    def delete_protected_branches(self, name, *, query, body):
-        if self.protected_branches.pop(name, None) is None:
-            raise Answer(404, {"message": "404 Not found"})
-
-    def get_protected_tags(self, *, query, body):
-        return list(self.protected_tags.values())
+        return self.protect(self.protected_branches, "branch", self.branch_protection(body))
 
     def post_protected_tags(self, *, query, body):
         require("name" in body, "name", "is missing")
         require_level(body, "create_access_level")
-        if body["name"] in self.protected_tags:
-            raise Answer(409, {"message": f"Protected tag '{body['name']}' already exists"})
         level = body.get("create_access_level", MAINTAINER)
-        self.protected_tags[body["name"]] = {"name": body["name"], "create_access_levels": [access(level)]}
-        return self.protected_tags[body["name"]]
-
-    def delete_protected_tags(self, name, *, query, body):
-        if self.protected_tags.pop(name, None) is None:
-            raise Answer(404, {"message": "404 Not found"})
+        return self.protect(self.protected_tags, "tag", {"name": body["name"], "create_access_levels": [access(level)]})
 
     # ---- environments --------------------------------------------------------------------
-
-    def get_environments(self, *, query, body):
-        return list(self.environments.values())
 
     def post_environments(self, *, query, body):
         require("name" in body, "name", "is missing")
@@ -269,12 +279,7 @@ class FakeGitLab:
         if not self.premium:  # the API does not exist on GitLab's free tier
             raise Answer(404, {"message": "404 Not Found"})
 
-    def get_protected_environments(self, *, query, body):
-        self.premium_only()
-        return list(self.protected_environments.values())
-
     def post_protected_environments(self, *, query, body):
-        self.premium_only()
         require("name" in body, "name", "is missing")
         levels = body.get("deploy_access_levels")
         require(isinstance(levels, list) and levels != [], "deploy_access_levels", "is missing")
@@ -284,25 +289,14 @@ class FakeGitLab:
                 "deploy_access_levels",
                 "does not have a valid value",
             )
-        if body["name"] in self.protected_environments:
-            raise Answer(409, {"message": f"Protected environment '{body['name']}' already exists"})
         protection = {
             "name": body["name"],
             "required_approval_count": 0,
             "deploy_access_levels": [access(level["access_level"]) for level in levels],
         }
-        self.protected_environments[body["name"]] = protection
-        return protection
-
-    def delete_protected_environments(self, name, *, query, body):
-        self.premium_only()
-        if self.protected_environments.pop(name, None) is None:
-            raise Answer(404, {"message": "404 Not found"})
+        return self.protect(self.protected_environments, "environment", protection)
 
     # ---- CI/CD variables -----------------------------------------------------------------
-
-    def get_variables(self, *, query, body):
-        return list(self.variables.values())
 
     @staticmethod
     def valid_variable(variable: dict) -> dict:
@@ -342,6 +336,39 @@ class FakeGitLab:
             "hidden": False
         }
         return self.variables[identity]
+
+    # ---- pipeline schedules ----------------------------------------------------------------
+
+    @staticmethod
+    def valid_schedule(schedule: dict) -> dict:
+        known = {"description", "ref", "cron", "cron_timezone", "active"}
+        require(set(schedule) <= known, "pipeline_schedule", f"unknown: {set(schedule) - known}")
+        require(len(str(schedule.get("cron", "")).split()) == 5, "cron", "is invalid syntax")
+        try:
+            ZoneInfo(schedule.get("cron_timezone", "UTC"))
+        except (ValueError, ZoneInfoNotFoundError):
+            require(False, "cron_timezone", "is invalid syntax")
+        return schedule
+
+    def post_pipeline_schedules(self, *, query, body):
+        for name in ("description", "ref", "cron"):
+            require(name in body, name, "is missing")
+        schedule = {
+            "id": len(self.pipeline_schedules) + 1,
+            "cron_timezone": "UTC",
+            "active": True,
+            "owner": None,
+            **self.valid_schedule(body),
+        }
+        self.pipeline_schedules[schedule["id"]] = schedule
+        return schedule
+
+    def put_pipeline_schedules(self, schedule_id, *, query, body):
+        schedule = self.pipeline_schedules.get(int(schedule_id)) if schedule_id.isdigit() else None
+        if schedule is None:
+            raise Answer(404, {"message": "404 Pipeline Schedule Not Found"})
+        schedule.update(self.valid_schedule(body))
+        return schedule
 
 
 def handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:

@@ -246,6 +246,32 @@ def test_without_premium_production_is_left_unprotected_and_said_so(tools_python
     )
 
 
+def test_a_declared_schedule_is_created_once_and_updated_when_it_changes(tools_python, repo, fake, values):
+    """A schedule is one line in the settings (issue 14 adds the weekly one)."""
+    path = repo / ".gitlab" / "settings.toml"
+    weekly = '{ description = "Weekly audit", cron = "0 4 * * 1", cron_timezone = "Europe/Amsterdam", active = true }'
+    path.write_text(path.read_text().replace("schedules = []", f"schedules = [{weekly}]"))
+    assert setup_gitlab(tools_python, repo, **values).returncode == 0
+    [create] = [w for w in fake.writes if w.path.endswith("/pipeline_schedules")]
+    assert create.body == {
+        "ref": "main",
+        "description": "Weekly audit",
+        "cron": "0 4 * * 1",
+        "cron_timezone": "Europe/Amsterdam",
+        "active": True,
+    }
+    writes = len(fake.writes)
+
+    assert setup_gitlab(tools_python, repo, **values).returncode == 0
+    assert len(fake.writes) == writes
+    path.write_text(path.read_text().replace("0 4 * * 1", "0 5 * * 1"))
+    assert setup_gitlab(tools_python, repo, **values).returncode == 0
+
+    [update] = fake.writes[writes:]
+    assert (update.method, update.path.rsplit("/", 2)[1:]) == ("PUT", ["pipeline_schedules", "1"])
+    assert [(s["description"], s["cron"]) for s in fake.pipeline_schedules.values()] == [("Weekly audit", "0 5 * * 1")]
+
+
 # ---- each error ends with one line -----------------------------------------------------
 
 
