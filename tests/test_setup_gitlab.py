@@ -353,6 +353,15 @@ def test_a_failure_halfway_says_what_was_done_and_what_was_not(tools_python, rep
     assert fake.project["only_allow_merge_if_pipeline_succeeds"] is False
 
 
+def test_an_unreachable_gitlab_says_so(tools_python, repo, fake):
+    with serving(FakeGitLab()) as url:  # a port that was just served and is closed again
+        pass
+
+    line = one_line(setup_gitlab(tools_python, repo, "--url", url, "--project", PROJECT_PATH))
+
+    assert line == f"bin/setup-gitlab: cannot reach {url}"
+
+
 def test_no_origin_remote_says_what_to_give(tools_python, repo):
     git(repo, "remote", "remove", "origin")
 
