@@ -4,6 +4,8 @@ The project's requirements.in / requirements-test.in are Jinja templates (Celery
 cron add packages). This compiles each variant with uv and writes requirements.txt /
 requirements-test.txt as templates that pick the right compiled block, so that a baked
 project gets a fully pinned, hashed lock file without any network access at bake time.
+requirements-tools.txt (the tools run on a developer's machine, such as bin/setup-gitlab)
+is the same for every variant: it is compiled once, with the same flags.
 
     .venv/bin/python scripts/lock_requirements.py [--upgrade | --upgrade-package NAME]
 
@@ -78,9 +80,18 @@ def main() -> int:
             compiled = compile_requirements(workdir, "requirements", extra)
             production[condition({"use_celery": use_celery})] = compiled
             test[condition(answers)] = compile_requirements(workdir, "requirements-test", extra)
-    (TEMPLATE / "requirements.txt").write_text(as_template("requirements", production))
-    (TEMPLATE / "requirements-test.txt").write_text(as_template("requirements-test", test))
+        (TEMPLATE / "requirements.txt").write_text(as_template("requirements", production))
+        (TEMPLATE / "requirements-test.txt").write_text(as_template("requirements-test", test))
+        (TEMPLATE / "requirements-tools.txt").write_text(compile_tools(Path(tmp) / "tools", extra))
     return 0
+
+
+def compile_tools(workdir: Path, extra: list[str]) -> str:
+    """requirements-tools.txt: one compile, no variant blocks."""
+    workdir.mkdir()
+    shutil.copy(TEMPLATE / "requirements-tools.in", workdir)
+    shutil.copy(TEMPLATE / "requirements-tools.txt", workdir)  # the shipped pins, kept unless upgraded
+    return header("requirements-tools") + compile_requirements(workdir, "requirements-tools", extra)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ FORBIDDEN = {
 }
 # The questions' own names (docs on answers and cruft) name no part: they are not traces.
 QUESTION_NAMES = re.compile(r"\buse_(celery|cron|frontend)\b")
+# GitLab's own field names, which name no part, in the files that configure GitLab: a
+# pipeline schedule's `cron` and `cron_timezone` (bin/setup-gitlab, .gitlab/settings.toml).
+GITLAB_SCHEDULE_FIELDS = re.compile(r"\bcron(_timezone)?\b")
+NOT_PARTS = {"bin/setup-gitlab": GITLAB_SCHEDULE_FIELDS, ".gitlab/settings.toml": GITLAB_SCHEDULE_FIELDS}
 # Build output of running a project, not part of what the template generates.
 NOT_GENERATED = {"__pycache__", ".pytest_cache"}
 STATIC_TAG = re.compile(r"""\{%\s*static\s+(['"])(?P<name>[^'"]+)\1\s*%\}""")
@@ -70,7 +74,8 @@ def traces(project: Path, pattern: re.Pattern) -> list[str]:
         except UnicodeDecodeError:
             continue
         for number, line in enumerate(text.splitlines(), start=1):
-            if pattern.search(QUESTION_NAMES.sub("", line)):
+            not_parts = NOT_PARTS.get(relative.as_posix(), QUESTION_NAMES)
+            if pattern.search(not_parts.sub("", QUESTION_NAMES.sub("", line))):
                 found.append(f"{relative}:{number}: {line.strip()}")
     return found
 
@@ -131,6 +136,18 @@ def test_traces_respects_word_boundaries(tmp_path):
         "notes.txt:3: CELERY_BEAT_SCHEDULE",
     ]
     assert traces(tmp_path, FORBIDDEN["use_frontend"]) == ["notes.txt:5: **/node_modules", "notes.txt:6: run: npm ci"]
+
+
+def test_traces_leave_out_gitlabs_schedule_fields_only_where_gitlab_is_configured(tmp_path):
+    (tmp_path / ".gitlab").mkdir()
+    schedule = 'schedules = [{ cron = "0 4 * * 1", cron_timezone = "UTC" }]\n'
+    (tmp_path / ".gitlab" / "settings.toml").write_text(schedule + "# runs supercronic\n")
+    (tmp_path / "notes.toml").write_text(schedule)
+
+    assert traces(tmp_path, FORBIDDEN["use_cron"]) == [
+        ".gitlab/settings.toml:2: # runs supercronic",
+        f"notes.toml:1: {schedule.strip()}",
+    ]
 
 
 def test_dockerfile_stages_resolve_global_args(tmp_path):

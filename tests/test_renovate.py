@@ -27,6 +27,8 @@ from tests.require import unavailable
 from tests.template_repo import Repo, TemplateRepo, conflicts, cruft, cruft_create, git_environment
 
 BASE_IMAGE = COOKIECUTTER_JSON["base_image"]
+# The project's lock files, each compiled from its .in file (the tools' lock included).
+LOCKS = ("requirements", "requirements-test", "requirements-tools")
 # Where Renovate finds something different: every optional part, and every Python version.
 ANSWER_SETS = [*OPTION_SETS, *({"python_version": version} for version in PYTHON_VERSIONS[1:])]
 # The variable holding an image in the pipeline, e.g. `BUILDAH_IMAGE: quay.io/buildah/stable:v1.42.2`.
@@ -102,7 +104,7 @@ def test_extraction_finds_every_pinned_dependency(project, answers, extracted):
     found = renovate.dependencies(extracted)
 
     assert extracted["problems"] == []
-    for name in ("requirements", "requirements-test"):
+    for name in LOCKS:
         wanted = requirement_names(project / f"{name}.in")
         locked = {dep: found[f"{name}.in"][dep]["lockedVersion"] for dep in wanted}
         assert all(locked.values()), f"{name}.in: deps without a locked version: {locked}"
@@ -144,7 +146,7 @@ def header_command(lock: Path) -> list[str]:
 def test_each_lock_files_header_is_the_command_that_writes_it(project, tmp_path):
     """Renovate's pip-compile manager reruns the header's command: run it, get the same file."""
     copy = Path(shutil.copytree(project, tmp_path / "project"))
-    for name in ("requirements.txt", "requirements-test.txt"):
+    for name in (f"{lock}.txt" for lock in LOCKS):
         command = header_command(copy / name)
         assert command[:3] == ["uv", "pip", "compile"]
         assert f"--output-file={name}" in command  # Renovate reads no -o, and options only with '='
