@@ -4,9 +4,8 @@ Checked against GitLab's schema (check-jsonschema), for consistency with cookiec
 and base-image/Dockerfile, with shellcheck, by running the base-image job's smoke test
 (.ci/smoke-test-base-image, with buildah) on the test suite's base image, and with
 gitlab-ci-local (tests/gitlab.py) listing the jobs of a push to main, a feature branch,
-the weekly schedule and a merge request. gitlab-ci-local evaluates job rules, `changes`
-against origin/main included, but not `workflow: rules`: tests/gitlab.py's evaluator
-checks those.
+the weekly schedule, a merge request and a tag: job rules, `changes` against origin/main
+included, and the workflow rules through the probe job.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import yaml
 
 from tests import podman as podman_module
 from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
-from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, Pipeline, branch, merge_request, tag, workflow_runs
+from tests.gitlab import DEFAULT_BRANCH, PROBE, GitlabCiLocal, branch, merge_request, tag
 from tests.helpers import run, tool
 from tests.require import unavailable
 from tests.template_repo import TemplateRepo, git_environment
@@ -203,49 +202,51 @@ def test_job_scripts_pass_shellcheck(pipeline, tmp_path, name):
 
 # ---- which jobs each kind of pipeline gets ---------------------------------------------------
 
-SCHEDULE = Pipeline("schedule", {**branch(DEFAULT_BRANCH).variables, "CI_PIPELINE_SOURCE": "schedule"})
-WORKFLOW_CASES = {
-    "merge-request": (merge_request(), True),
-    "push-to-main": (branch(DEFAULT_BRANCH), True),
-    "push-to-a-branch": (branch("feature"), True),
-    "push-to-a-branch-with-an-open-merge-request": (branch("feature", CI_OPEN_MERGE_REQUESTS="agency/t!7"), False),
-    "schedule": (SCHEDULE, True),
-    "tag": (tag("v1.0.0"), True),
-}
-
-
-@pytest.mark.parametrize(("kind", "runs"), WORKFLOW_CASES.values(), ids=WORKFLOW_CASES)
-def test_workflow_creates_one_pipeline_per_change(pipeline, kind, runs):
-    """gitlab-ci-local does not apply workflow:rules, so tests/gitlab.py evaluates them."""
-    assert workflow_runs(pipeline["workflow"]["rules"], kind.variables) == runs
-
-
-JOB_CASES = {
-    "push-to-main": (branch(DEFAULT_BRANCH), False, {"test"}),
-    "push-to-main-changing-the-base-image": (branch(DEFAULT_BRANCH), True, {"test", *BASE_IMAGE_JOBS}),
-    "push-to-a-branch-changing-the-base-image": (branch("feature"), True, {"test"}),
-    "weekly-schedule": (SCHEDULE, False, BASE_IMAGE_JOBS),
+# Each kind of pipeline: whether it changes base-image/, and the jobs it runs (None: the
+# workflow rules create no pipeline).
+CASES = {
     "merge-request": (merge_request(), False, {"test"}),
     "merge-request-changing-the-base-image": (merge_request(), True, {"test", *BASE_IMAGE_JOBS}),
+    "push-to-main": (branch(DEFAULT_BRANCH), False, {"test"}),
+    "push-to-main-changing-the-base-image": (branch(DEFAULT_BRANCH), True, {"test", *BASE_IMAGE_JOBS}),
+    "push-to-a-branch": (branch("feature"), False, {"test"}),
+    "push-to-a-branch-changing-the-base-image": (branch("feature"), True, {"test"}),
+    "push-to-a-branch-with-an-open-merge-request": (
+        branch("feature", CI_OPEN_MERGE_REQUESTS="agency/t!7"),
+        True,
+        None,
+    ),
+    "weekly-schedule": (branch(DEFAULT_BRANCH, "schedule"), False, BASE_IMAGE_JOBS),
+    "tag": (tag("v1.0.0"), False, {"test"}),
 }
 
 
-@pytest.mark.parametrize(("kind", "changes_base_image", "expected"), JOB_CASES.values(), ids=JOB_CASES)
-def test_pipeline_jobs(tmp_path, kind, changes_base_image, expected):
-    """gitlab-ci-local lists the jobs; `changes` compares the working tree with origin/main."""
-    env = git_environment(tmp_path / "home")
-    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
-    repo.commit("The template")
-    # What GitLab has: origin/main at this commit, main the default branch.
-    repo.add_gitlab_remote("https://gitlab.example.com/agency/django-container-template.git", DEFAULT_BRANCH)
-    branch_name = kind.variables.get("CI_COMMIT_REF_NAME", DEFAULT_BRANCH)
-    if branch_name != DEFAULT_BRANCH:
-        repo.git("switch", "--quiet", "--create", branch_name)
-    if changes_base_image:
-        repo.append_line("base-image/Dockerfile", "# A change to the base image.")
-        repo.commit("Change the base image")
+@pytest.fixture(scope="module")
+def template_repos(tmp_path_factory):
+    """gitlab-ci-local with the workflow probe in a copy of the template (a git repo whose
+    origin/main is its commit), as it is or with a commit that changes base-image/: made once
+    per module, each listing shared. `changes` compares the working tree with origin/main."""
+    repos: dict[bool, GitlabCiLocal] = {}
 
-    jobs = GitlabCiLocal(repo.path).jobs(kind)
+    def repo_for(changes_base_image: bool) -> GitlabCiLocal:
+        if changes_base_image not in repos:
+            path = tmp_path_factory.mktemp("template") / "template"
+            repo = TemplateRepo.copy_of_working_tree(path, git_environment(path.parent / "home"))
+            repo.commit("The template")
+            repo.add_gitlab_remote("https://gitlab.example.com/agency/django-container-template.git", DEFAULT_BRANCH)
+            if changes_base_image:
+                repo.append_line("base-image/Dockerfile", "# A change to the base image.")
+                repo.commit("Change the base image")
+            repos[changes_base_image] = GitlabCiLocal(repo.path, workflow_probe=True)
+        return repos[changes_base_image]
 
-    assert set(jobs) == {"test", *BASE_IMAGE_JOBS}
-    assert {name for name, job in jobs.items() if job["when"] != "never"} == expected
+    return repo_for
+
+
+@pytest.mark.parametrize(("kind", "changes_base_image", "expected"), CASES.values(), ids=CASES)
+def test_pipeline_jobs(template_repos, kind, changes_base_image, expected):
+    gcl = template_repos(changes_base_image)
+
+    assert set(gcl.jobs(kind)) - {PROBE} == {"test", *BASE_IMAGE_JOBS}
+    created = gcl.created_jobs(kind)
+    assert (None if created is None else set(created)) == expected
