@@ -136,7 +136,7 @@ def test_only_merge_request_pipelines_are_interruptible(expanded):
         by_rule = {rule["if"]: rule["interruptible"] for rule in job["rules"]}
         assert by_rule == {
             '$CI_PIPELINE_SOURCE == "merge_request_event"': True,
-            "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH": False,
+            '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_PIPELINE_SOURCE == "push"': False,
         }, name
     for name in ("promote-acceptance", "deploy-acceptance", "promote-production", "deploy-production"):
         assert expanded[name]["interruptible"] is False, name
@@ -153,3 +153,7 @@ def test_release_process_names_the_variables_and_the_default_patterns(project, c
         assert f"`{name}`" in text, name
     for job in [*VERIFY_JOBS, "template-drift", "promote-acceptance", "deploy-production"]:
         assert job in text, job
+    # The events table: a schedule runs template-drift only (tests/test_project_pipeline_jobs.py).
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines() if line[:2] == "| "]
+    jobs_by_event = {row[0]: row[2] for row in rows}
+    assert jobs_by_event["Pipeline schedule, or Run pipeline, on the default branch"] == "`template-drift`"

@@ -11,15 +11,24 @@ from tests.answers import with_answers
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, branch, commit_all, git_repo, merge_request, tag
 from tests.project_pipeline import CHECK_JOBS, PIPELINE_ANSWER_SETS, RC_JOBS, RELEASE_JOBS, VERIFY_JOBS
 
-# Each kind of pipeline, and the jobs it runs (None: GitLab creates no pipeline).
+# Each kind of pipeline, and the jobs it runs (None: GitLab creates no pipeline). Only a
+# push to the default branch or a merge request builds and verifies: a schedule or a
+# "Run pipeline" (web) of the default branch would rebuild and overwrite the commit's
+# :<sha> and :verified-<sha>, so those run none of that (only template-drift, where the
+# project has .cruft.json).
 PIPELINES = {
     "merge-request": (merge_request(), VERIFY_JOBS),
     "default-branch": (branch(DEFAULT_BRANCH), VERIFY_JOBS),
+    "default-branch-schedule": (branch(DEFAULT_BRANCH, "schedule"), set()),
+    "default-branch-web": (branch(DEFAULT_BRANCH, "web"), set()),
     "other-branch": (branch("feature"), None),
     # A push to a branch with an open merge request: only the merge request pipeline runs.
     "other-branch-with-a-merge-request": (branch("feature", CI_OPEN_MERGE_REQUESTS="agency/my-project!7"), None),
     "rc-tag": (tag("v1.2.0-rc1"), RC_JOBS),
     "release-tag": (tag("v1.2.0"), RELEASE_JOBS),
+    "release-tag-schedule": (tag("v1.2.0", "schedule"), None),
+    # Run pipeline for a release tag: deploys that release again (promote checks it was verified).
+    "release-tag-web": (tag("v1.2.0", "web"), RELEASE_JOBS),
     "other-tag": (tag("v1.2"), None),
 }
 # Every shape of tag, and what it deploys: the default patterns.
@@ -119,7 +128,7 @@ def test_template_drift_runs_when_the_project_has_cruft_json(project, tmp_path):
     commit_all(repo, "Link to the template")
     gcl = GitlabCiLocal(repo, workflow_probe=True)
 
-    for case in ("merge-request", "default-branch", "release-tag"):
+    for case in ("merge-request", "default-branch", "default-branch-schedule", "default-branch-web", "release-tag"):
         pipeline, expected = PIPELINES[case]
         jobs = gcl.created_jobs(pipeline)
         drift = set() if case == "release-tag" else {"template-drift"}
