@@ -26,10 +26,13 @@ with open({log!r}, "a") as log:
 """
 
 
-def stand_ins(directory: Path, tools: Iterable[str], behaviour: str = "", env: Iterable[str] = ()) -> Path:
-    """``directory`` with a recording stand-in for each of ``tools``; put it first on PATH."""
+def stand_ins(
+    directory: Path, tools: Iterable[str], behaviour: str = "", env: Iterable[str] = (), log: Path | None = None
+) -> Path:
+    """``directory`` with a recording stand-in for each of ``tools``; put it first on PATH. They
+    record into ``directory``'s log, or into ``log`` (another directory's, to keep one order)."""
     directory.mkdir(parents=True, exist_ok=True)
-    script = RECORD.format(python=sys.executable, env=sorted(env), log=str(directory / LOG)) + behaviour
+    script = RECORD.format(python=sys.executable, env=sorted(env), log=str(log or directory / LOG)) + behaviour
     for name in tools:
         (directory / name).write_text(script)
         (directory / name).chmod(0o755)
