@@ -351,3 +351,29 @@ def test_pipeline_jobs(template_repos, kind, changed, expected):
     assert set(gcl.jobs(kind)) - {PROBE} == {"test", *BASE_IMAGE_JOBS}
     created = gcl.created_jobs(kind)
     assert (None if created is None else set(created)) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "pushes"),
+    [(branch(DEFAULT_BRANCH, "schedule"), True), (branch(DEFAULT_BRANCH), True), (merge_request(), False)],
+    ids=["weekly-schedule", "push-to-main", "merge-request"],
+)
+def test_the_base_image_job_pushes_where_its_rules_say(tmp_path, kind, pushes):
+    """The job run by gitlab-ci-local (shell executor) on a change to base-image/: the PUSH
+    its rules set reaches the script. A stand-in replaces the smoke test in the copy."""
+    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", git_environment(tmp_path / "home"))
+    stubs = stand_ins(tmp_path / "stubs", ("buildah", "date"), FIXED_DATE, env=BUILDAH_ENV)
+    stand_ins(repo.path / ".ci", ("smoke-test-base-image",), SMOKE_TEST_FAILS, log=stubs / LOG)
+    repo.commit("The template, with a stand-in smoke test")
+    repo.add_gitlab_remote("https://gitlab.example.com/agency/django-container-template.git", DEFAULT_BRANCH)
+    repo.append_line("base-image/Dockerfile", "# A change to the base image.")
+    repo.commit("Change the base image")
+    registry = {"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": PASSWORD}
+
+    result = GitlabCiLocal(repo.path).run_jobs(kind, "base-image: [3.13]", variables=registry, env=path_with(stubs))
+
+    recorded = calls(stubs)
+    assert [call["args"] for call in recorded if call["tool"] == "smoke-test-base-image"] == [[DATED, "3.13"]]
+    pushed = [call["args"][1] for call in recorded if call["tool"] == "buildah" and call["args"][0] == "push"]
+    assert pushed == ([DATED, MOVING] if pushes else [])
+    assert "PASS  base-image: [3.13]" in result.stdout
