@@ -171,7 +171,7 @@ class GitlabCiLocal:
     def jobs(self, pipeline: Pipeline, extra: dict[str, str] | None = None) -> dict[str, dict]:
         """The jobs of the pipeline by name, as `--list-json` gives them (when:never included)."""
         if key(pipeline, extra) not in self.listings:
-            # The schema is checked by the dependency chain tests (and check-jsonschema): not again here.
+            # The dependency chain tests (and check-jsonschema) check the schema: a listing does not.
             listed = self("--list-json", "--no-json-schema-validation", *pipeline.gitlab_ci_local_args(extra)).stdout
             # Warnings may come first on stdout: the JSON starts at the first "[".
             jobs = json.loads(listed[listed.index("[") :])
