@@ -183,7 +183,7 @@ def test_build_args_are_the_ones_the_base_image_dockerfile_declares(build_base_i
 
 
 @pytest.mark.parametrize("credentials", ["job-token", "deploy-token"])
-def test_base_image_is_smoke_tested_then_pushed_dated_tag_first(build_base_image, credentials):
+def test_base_image_is_checked_then_pushed_dated_tag_first(build_base_image, credentials):
     deploy_token = {"BASE_IMAGE_REGISTRY_USER": "deploy-token-user", "BASE_IMAGE_REGISTRY_PASSWORD": "made-up-deploy"}
 
     result, recorded = build_base_image(PUSH="true", **(deploy_token if credentials == "deploy-token" else {}))
@@ -210,7 +210,7 @@ def test_base_image_is_smoke_tested_then_pushed_dated_tag_first(build_base_image
     assert [push["args"] for push in pushes] == [["push", DATED], ["push", MOVING]]
 
 
-def test_a_failing_smoke_test_stops_the_job_before_any_push(pipeline, build_base_image):
+def test_a_failing_image_check_stops_the_job_before_any_push(pipeline, build_base_image):
     assert "allow_failure" not in pipeline["base-image"]
 
     result, recorded = build_base_image(PUSH="true", STUB_SMOKE_TEST_FAILS="1")
@@ -220,7 +220,7 @@ def test_a_failing_smoke_test_stops_the_job_before_any_push(pipeline, build_base
     assert not [call for call in recorded if call["tool"] == "buildah" and call["args"][0] in ("login", "push")]
 
 
-def test_merge_requests_build_and_smoke_test_without_pushing(build_base_image):
+def test_without_push_the_image_is_only_built_and_checked(build_base_image):
     result, recorded = build_base_image()
 
     assert result.returncode == 0, result.stderr
