@@ -6,6 +6,7 @@ tests/test_project_pipeline_jobs.py; the jobs running, in tests/test_project_pip
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 
@@ -153,7 +154,11 @@ def test_release_process_names_the_variables_and_the_default_patterns(project, c
         assert f"`{name}`" in text, name
     for job in [*VERIFY_JOBS, "template-drift", "promote-acceptance", "deploy-production"]:
         assert job in text, job
-    # The events table: a schedule runs template-drift only (tests/test_project_pipeline_jobs.py).
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines() if line[:2] == "| "]
+    # The events table (the first one): a schedule runs template-drift only
+    # (tests/test_project_pipeline_jobs.py).
+    lines = text.splitlines()
+    start = lines.index("| Event | Pipeline | Jobs |")
+    table = itertools.takewhile(lambda line: line.startswith("| "), lines[start + 2 :])
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
     jobs_by_event = {row[0]: row[2] for row in rows}
     assert jobs_by_event["Pipeline schedule, or Run pipeline, on the default branch"] == "`template-drift`"
