@@ -17,10 +17,13 @@ from tests.stubs import stand_ins
 ALL_ANSWER_SETS = [*OPTION_SETS, *({"python_version": version} for version in PYTHON_VERSIONS[1:])]
 PIPELINE_ANSWER_SETS = [{"use_celery": True}, {"use_celery": False}]
 
-CHECK_JOBS = {"test", "lint", "check-deploy", "audit"}
+# The jobs `verified` waits for: every check of the commit's images, and its SBOM.
+CHECK_JOBS = {"test", "lint", "check-deploy", "audit", "sbom"}
 VERIFY_JOBS = {"build", *CHECK_JOBS, "verified"}
-RC_JOBS = {"promote-acceptance", "deploy-acceptance"}
-RELEASE_JOBS = {"promote-production", "deploy-production"}
+# The weekly schedule's: on the newest base image, under tags of their own.
+SCHEDULE_JOBS = {"scheduled-build", "scheduled-test", "scheduled-audit"}
+RC_JOBS = {"promote-acceptance", "deploy-acceptance", "sbom-acceptance"}
+RELEASE_JOBS = {"promote-production", "deploy-production", "sbom-production"}
 
 # Where gitlab-ci-local puts CI_REGISTRY_IMAGE for tests/gitlab.py's remote.
 IMAGE = "local-registry.gitlab.example.com/agency/my-project"

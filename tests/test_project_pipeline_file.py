@@ -16,7 +16,13 @@ import yaml
 from tests.answers import DEFAULTS, PYTHON_VERSIONS, with_answers
 from tests.gitlab import GitlabCiLocal, git_repo, global_variables
 from tests.helpers import run, tool
-from tests.project_pipeline import ALL_ANSWER_SETS, PIPELINE_ANSWER_SETS, VERIFY_JOBS, pipeline_config
+from tests.project_pipeline import (
+    ALL_ANSWER_SETS,
+    PIPELINE_ANSWER_SETS,
+    SCHEDULE_JOBS,
+    VERIFY_JOBS,
+    pipeline_config,
+)
 
 CI_FILE = [".gitlab-ci.yml"]
 
@@ -154,11 +160,13 @@ def test_release_process_names_the_variables_and_the_default_patterns(project, c
         assert f"`{name}`" in text, name
     for job in [*VERIFY_JOBS, "template-drift", "promote-acceptance", "deploy-production"]:
         assert job in text, job
-    # The events table (the first one): a schedule runs template-drift only
-    # (tests/test_project_pipeline_jobs.py).
+    # The events table (the first one): Run pipeline runs template-drift only, the weekly
+    # schedule its own jobs (tests/test_project_pipeline_jobs.py).
     lines = text.splitlines()
     start = lines.index("| Event | Pipeline | Jobs |")
     table = itertools.takewhile(lambda line: line.startswith("| "), lines[start + 2 :])
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
     jobs_by_event = {row[0]: row[2] for row in rows}
-    assert jobs_by_event["Pipeline schedule, or Run pipeline, on the default branch"] == "`template-drift`"
+    assert jobs_by_event["Run pipeline on the default branch"] == "`template-drift`"
+    scheduled = set(re.findall(r"`([a-z-]+)`", jobs_by_event["The weekly pipeline schedule of the default branch"]))
+    assert scheduled == {*SCHEDULE_JOBS, "template-drift"}

@@ -9,17 +9,25 @@ import pytest
 
 from tests.answers import with_answers
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, branch, commit_all, git_repo, merge_request, tag
-from tests.project_pipeline import CHECK_JOBS, PIPELINE_ANSWER_SETS, RC_JOBS, RELEASE_JOBS, VERIFY_JOBS
+from tests.project_pipeline import (
+    CHECK_JOBS,
+    PIPELINE_ANSWER_SETS,
+    RC_JOBS,
+    RELEASE_JOBS,
+    SCHEDULE_JOBS,
+    VERIFY_JOBS,
+)
 
 # Each kind of pipeline, and the jobs it runs (None: GitLab creates no pipeline). Only a
 # push to the default branch or a merge request builds and verifies: a schedule or a
 # "Run pipeline" (web) of the default branch would rebuild and overwrite the commit's
-# :<sha> and :verified-<sha>, so those run none of that (only template-drift, where the
+# :<sha> and :verified-<sha>, so those run none of that. The weekly schedule builds and
+# tests on the newest base image under tags of its own (and template-drift runs where the
 # project has .cruft.json).
 PIPELINES = {
     "merge-request": (merge_request(), VERIFY_JOBS),
     "default-branch": (branch(DEFAULT_BRANCH), VERIFY_JOBS),
-    "default-branch-schedule": (branch(DEFAULT_BRANCH, "schedule"), set()),
+    "default-branch-schedule": (branch(DEFAULT_BRANCH, "schedule"), SCHEDULE_JOBS),
     "default-branch-web": (branch(DEFAULT_BRANCH, "web"), set()),
     "other-branch": (branch("feature"), None),
     # A push to a branch with an open merge request: only the merge request pipeline runs.
@@ -113,11 +121,14 @@ def test_jobs_fail_fast_and_wait_only_for_what_they_need(gcl):
         "lint": ["build"],
         "check-deploy": ["build"],
         "audit": ["build"],
+        "sbom": ["build"],
         "verified": sorted(CHECK_JOBS),
         "promote-acceptance": [],
         "deploy-acceptance": ["promote-acceptance"],
+        "sbom-acceptance": ["promote-acceptance"],
         "promote-production": [],
         "deploy-production": ["promote-production"],
+        "sbom-production": ["promote-production"],
     }
     assert not any(job["allow_failure"] for job in verify.values())
 

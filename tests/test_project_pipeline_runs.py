@@ -17,7 +17,7 @@ import pytest
 from tests.answers import answer_id, with_answers
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, branch, commit_all, git, git_repo, merge_request, tag
 from tests.helpers import BIN, database_url, path_with, run
-from tests.project_pipeline import IMAGE, MANIFEST, PIPELINE_ANSWER_SETS, registry_stand_ins
+from tests.project_pipeline import IMAGE, MANIFEST, PIPELINE_ANSWER_SETS, pipeline_config, registry_stand_ins
 from tests.require import port_open, unavailable
 from tests.stubs import calls
 from tests.template_repo import TemplateRepo, cruft_create, git_environment
@@ -65,6 +65,31 @@ def test_build_job_builds_both_targets_and_pushes_them_by_commit(job_runner, stu
         ["--storage-driver", "vfs", "push", f"{IMAGE}:{sha}"],
         ["--storage-driver", "vfs", "push", f"{IMAGE}/development:{sha}"],
     ]
+
+
+@pytest.mark.slow
+def test_the_weekly_schedule_builds_on_the_newest_base_under_its_own_tags(job_runner, stubs):
+    """Never under the commit's tags: :<sha> and :verified-<sha> stay what the push verified."""
+    sha = git(job_runner.repo, "rev-parse", "HEAD").strip()
+    schedule = branch(DEFAULT_BRANCH, "schedule")
+    config = pipeline_config(job_runner.repo)
+
+    job_runner.run_jobs(
+        schedule, "scheduled-build", variables={**PASSWORD, "CI_PIPELINE_ID": "4242"}, env=path_with(stubs)
+    )
+
+    builds = [call["args"] for call in calls(stubs) if "build" in call["args"]]
+    pushes = [call["args"][-1] for call in calls(stubs) if "push" in call["args"]]
+    scheduled = f"{IMAGE}/scheduled"
+    assert pushes == [f"{scheduled}:pipeline-4242", f"{scheduled}/development:pipeline-4242"]
+    for args in builds:
+        assert f"BASE_IMAGE={config['variables']['NEWEST_BASE_IMAGE']}" in args
+        assert args[args.index("--cache-from") + 1] == f"{scheduled}/cache"
+        assert f"COMMIT_HASH={sha}" in args
+    assert config["variables"]["NEWEST_BASE_IMAGE"].endswith(
+        ":" + config["variables"]["NEWEST_BASE_IMAGE"].rsplit(":")[-1]
+    )
+    assert not [ref for ref in pushes if sha in ref or "verified" in ref]
 
 
 @pytest.mark.slow

@@ -96,6 +96,8 @@ def test_first_run_creates_everything_with_the_exact_requests(tools_python, repo
     assert result.returncode == 0, result.stderr
     declared = settings(repo)
     policy = declared["registry_cleanup"]
+    [weekly] = declared["schedules"]
+    assert weekly["cron"] == "0 5 * * 1"
     webhook = "Where ci/deploy POSTs the deploy."
     bearer = "Sent by ci/deploy in the Authorization header (Bearer)."
     variable = {"variable_type": "env_var", "masked": True, "protected": True}
@@ -151,6 +153,8 @@ def test_first_run_creates_everything_with_the_exact_requests(tools_python, repo
         ),
         ("PUT", base, {}, {"only_allow_merge_if_pipeline_succeeds": True}),
         ("PUT", base, {}, {"container_expiration_policy_attributes": policy}),
+        # The weekly schedule: audit, template drift, a build and test on the newest base.
+        ("POST", f"{base}/pipeline_schedules", {}, {"ref": "main", **weekly}),
     ]
     # And the fake's state is what GitLab would then hold.
     main = fake.protected_branches["main"]
@@ -167,7 +171,10 @@ def test_first_run_creates_everything_with_the_exact_requests(tools_python, repo
     }
     assert fake.project["only_allow_merge_if_pipeline_succeeds"] is True
     assert {key: fake.project["container_expiration_policy"][key] for key in policy} == policy
-    assert result.stdout.splitlines()[-1] == "Done: 10 change(s)."
+    assert [(s["description"], s["cron"]) for s in fake.pipeline_schedules.values()] == [
+        (weekly["description"], "0 5 * * 1")
+    ]
+    assert result.stdout.splitlines()[-1] == "Done: 11 change(s)."
 
 
 def test_second_run_changes_nothing_and_says_so(tools_python, repo, fake, values):
@@ -214,7 +221,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tools_python, repo, fake, va
     assert result.returncode == 0, result.stderr
     assert fake.writes == []
     planned = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("would ")]
-    assert len(planned) == 10, result.stdout
+    assert len(planned) == 11, result.stdout
     assert "would re-protect branch main: push by maintainers, merge by developers" in planned
     assert result.stdout.splitlines()[-1] == "Dry run: nothing was written."
 
@@ -246,30 +253,18 @@ def test_without_premium_production_is_left_unprotected_and_said_so(tools_python
     )
 
 
-def test_a_declared_schedule_is_created_once_and_updated_when_it_changes(tools_python, repo, fake, values):
-    """A schedule is one line in the settings (issue 14 adds the weekly one)."""
+def test_a_declared_schedule_is_updated_when_it_changes(tools_python, repo, fake, values):
+    """A schedule is one line in the settings; the shipped weekly one, moved an hour."""
     path = repo / ".gitlab" / "settings.toml"
-    weekly = '{ description = "Weekly audit", cron = "0 4 * * 1", cron_timezone = "Europe/Amsterdam", active = true }'
-    path.write_text(path.read_text().replace("schedules = []", f"schedules = [{weekly}]"))
     assert setup_gitlab(tools_python, repo, **values).returncode == 0
-    [create] = [w for w in fake.writes if w.path.endswith("/pipeline_schedules")]
-    assert create.body == {
-        "ref": "main",
-        "description": "Weekly audit",
-        "cron": "0 4 * * 1",
-        "cron_timezone": "Europe/Amsterdam",
-        "active": True,
-    }
     writes = len(fake.writes)
+    path.write_text(path.read_text().replace('cron = "0 5 * * 1"', 'cron = "0 6 * * 1"'))
 
-    assert setup_gitlab(tools_python, repo, **values).returncode == 0
-    assert len(fake.writes) == writes
-    path.write_text(path.read_text().replace("0 4 * * 1", "0 5 * * 1"))
     assert setup_gitlab(tools_python, repo, **values).returncode == 0
 
     [update] = fake.writes[writes:]
     assert (update.method, update.path.rsplit("/", 2)[1:]) == ("PUT", ["pipeline_schedules", "1"])
-    assert [(s["description"], s["cron"]) for s in fake.pipeline_schedules.values()] == [("Weekly audit", "0 5 * * 1")]
+    assert [s["cron"] for s in fake.pipeline_schedules.values()] == ["0 6 * * 1"]
 
 
 # ---- each error ends with one line -----------------------------------------------------
@@ -346,11 +341,13 @@ def test_a_failure_halfway_says_what_was_done_and_what_was_not(tools_python, rep
         "protect environment production: deployed by maintainers",
     ]
     assert not_done.split("; ")[0] == "create variable DEPLOY_WEBHOOK_URL (scope acceptance)"
-    assert len(not_done.split("; ")) == 5
+    assert not_done.split("; ")[-1].startswith("create pipeline schedule 'Weekly: ")
+    assert len(not_done.split("; ")) == 6
     # What it said was done, was done; nothing after the failure was.
     assert set(fake.environments) == {"acceptance", "production"}
     assert fake.variables == {}
     assert fake.project["only_allow_merge_if_pipeline_succeeds"] is False
+    assert fake.pipeline_schedules == {}
 
 
 def test_an_unreachable_gitlab_says_so(tools_python, repo, fake):
