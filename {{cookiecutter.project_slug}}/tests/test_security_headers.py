@@ -38,6 +38,15 @@ def test_reports_go_to_csp_report_uri(client, settings):
     assert directives(client.get("/"))["report-uri"] == "https://reports.example/csp"
 
 
+def test_report_only_reports_without_blocking(client, settings):
+    settings.CSP_REPORT_ONLY = True
+
+    response = client.get("/")
+
+    assert "Content-Security-Policy" not in response
+    assert response["Content-Security-Policy-Report-Only"].startswith("default-src 'self'")
+
+
 def test_permissions_policy_switches_off_unused_features(client):
     header = client.get("/")["Permissions-Policy"]
     features = dict(item.split("=", 1) for item in header.split(", "))

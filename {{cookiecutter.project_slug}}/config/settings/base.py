@@ -152,6 +152,7 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 CSP_REPORT_URI = env.str("CSP_REPORT_URI", default="")
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 # Powerful browser features the pages never use: switched off for them and any frame.
 PERMISSIONS_POLICY = {
     feature: []

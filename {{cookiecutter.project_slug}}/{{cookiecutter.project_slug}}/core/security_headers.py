@@ -2,7 +2,8 @@
 
 Django 5.2 has no Content-Security-Policy of its own. The policies are settings
 (CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY); a view that needs another one sets the
-header itself, and this middleware leaves it alone.
+header itself, and this middleware leaves it alone. With CSP_REPORT_ONLY the browser reports
+what the policy would block instead of blocking it.
 """
 
 from django.conf import settings
@@ -22,10 +23,8 @@ def permissions_policy():
 class SecurityHeadersMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.headers = {
-            "Content-Security-Policy": content_security_policy(),
-            "Permissions-Policy": permissions_policy(),
-        }
+        csp_header = "Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY else "Content-Security-Policy"
+        self.headers = {csp_header: content_security_policy(), "Permissions-Policy": permissions_policy()}
 
     def __call__(self, request):
         response = self.get_response(request)
