@@ -12,8 +12,9 @@ up. Only the probe is bounded: migrations and normal requests keep their own con
 """
 
 import logging
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from time import monotonic
 
@@ -79,19 +80,30 @@ class StillWaiting(TimeoutError):
 
 
 class BoundedCheck:
-    """One check, run in a single thread of its own; at most one run outstanding."""
+    """One check, run in a daemon thread of its own (a stuck one never delays the worker's
+    exit); at most one run outstanding."""
 
     def __init__(self, name):
         self.name = name
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"health-{name}")
+        self.requests = queue.SimpleQueue()
         self.pending = None
         self.lock = threading.Lock()
+        threading.Thread(target=self.serve, name=f"health-{name}", daemon=True).start()
+
+    def serve(self):
+        while True:
+            future = self.requests.get()
+            try:
+                future.set_result(CHECKS[self.name]())
+            except Exception as error:  # noqa: BLE001 - handed to the probe that waits for it
+                future.set_exception(error)
 
     def start(self):
         with self.lock:
             if self.pending is not None and not self.pending.done():
                 return None
-            self.pending = self.executor.submit(CHECKS[self.name])
+            self.pending = Future()
+            self.requests.put(self.pending)
             return self.pending
 
 
