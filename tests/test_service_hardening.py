@@ -19,6 +19,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -85,23 +87,45 @@ def backend_pids(application_name: str) -> list[int]:
     return [int(line) for line in result.stdout.split()]
 
 
-def test_health_answers_503_in_seconds_when_the_database_backend_is_stopped(server):
-    name = f"dct-health-{short_hash(WORKER, os.getpid())}"
-    url = f"{POSTGRES}/postgres?application_name={name}"
-    with server(DATABASE_URL=url, WEB_CONCURRENCY="1") as gunicorn:
+@contextmanager
+def stopped_backend(application_name: str) -> Iterator[None]:
+    """SIGSTOP the one PostgreSQL backend of that application, and always resume it."""
+    (pid,) = backend_pids(application_name)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def kept_connection(server):
+    """gunicorn (one worker) whose health probe has opened its connection, and the name to find it by."""
+    name = f"dct-health-{short_hash(WORKER, os.getpid(), time.monotonic())}"
+    with server(DATABASE_URL=f"{POSTGRES}/postgres?application_name={name}", WEB_CONCURRENCY="1") as gunicorn:
         assert get(gunicorn.port).status == 200  # the probe's connection is now open, and kept
-        (pid,) = backend_pids(name)
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            stopped = [get(gunicorn.port) for _ in range(2)]
-        finally:
-            os.kill(pid, signal.SIGCONT)
-        time.sleep(0.5)
-        resumed = get(gunicorn.port)
+        yield gunicorn, name
+
+
+def test_health_answers_503_in_seconds_when_the_database_backend_is_stopped(kept_connection):
+    gunicorn, name = kept_connection
+    with stopped_backend(name):
+        stopped = [get(gunicorn.port) for _ in range(2)]
+    time.sleep(0.5)
+    resumed = get(gunicorn.port)
 
     for answer in stopped:
         assert_unhealthy(answer, "database")
     assert resumed.status == 200, resumed.body
+
+
+def test_a_probe_stuck_on_a_stopped_backend_does_not_delay_shutdown(kept_connection):
+    gunicorn, name = kept_connection
+    with stopped_backend(name):
+        assert_unhealthy(get(gunicorn.port), "database")
+        seconds = gunicorn.stop()
+
+    assert seconds < 3, f"{seconds:.1f} s"
 
 
 # ---- Slow clients ------------------------------------------------------------------------
