@@ -123,7 +123,8 @@ def test_production_starts_read_only_without_error_or_warning_lines(production):
     logs = container.logs()
 
     assert "Booting worker" in logs
-    assert [line for line in logs.splitlines() if PROBLEM_LINE.search(line) and not HEALTH_PROBE.search(line)] == []
+    problems = [line for line in logs.splitlines() if PROBLEM_LINE.search(line) and not HEALTH_PROBE.search(line)]
+    assert problems == [], "\n".join(problems)
 
 
 @BOTH
