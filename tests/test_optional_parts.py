@@ -10,7 +10,6 @@ tests/test_project_suite.py.)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -21,7 +20,7 @@ import yaml
 
 from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import OPTION_SETS, OPTIONS, with_answers
-from tests.helpers import CACHE_DIR, build_once, run
+from tests.helpers import run
 from tests.require import port_open, unavailable
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
@@ -269,34 +268,6 @@ def test_frontend_is_wired_in_when_switched_on(project):
 
 
 # ---- the frontend really builds, and Django serves the build ---------------------------
-
-
-def frontend_hash(frontend: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(frontend.rglob("*")):
-        if path.is_file() and "dist" not in path.relative_to(frontend).parts:
-            digest.update(path.relative_to(frontend).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@pytest.fixture(scope="session")
-def frontend_build(bake) -> Path:
-    """The default project's frontend/, after `npm ci && npm run build`: once per session
-    (per xdist worker, and cached by the frontend's hash across them), with npm's cache
-    under the template's cache directory."""
-    npm = shutil.which("npm")
-    if npm is None:
-        unavailable("npm is not installed (Debian: apt-get install nodejs npm)")
-    source = bake() / "frontend"
-    env = {"npm_config_cache": str(CACHE_DIR / "npm"), "npm_config_update_notifier": "false"}
-
-    def npm_build(build: Path) -> None:
-        shutil.copytree(source, build, dirs_exist_ok=True)
-        run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
-        run([npm, "run", "build"], cwd=build, env=env)
-
-    build = build_once(CACHE_DIR / "frontend-builds" / frontend_hash(source), npm_build)
-    return build
 
 
 def static_names(project: Path) -> set[str]:
