@@ -29,15 +29,21 @@ def node_standin(podman: Podman) -> str:
     return NODE_TAG
 
 
-def build_project(podman: Podman, project: Path, name: str, python_version: str = "3.13") -> dict[str, str]:
-    """Build the production and development targets; return {target: tag}."""
+def build_project(
+    podman: Podman,
+    project: Path,
+    name: str,
+    python_version: str = "3.13",
+    targets: tuple[str, ...] = ("production", "development"),
+) -> dict[str, str]:
+    """Build these targets (by default production and development); return {target: tag}."""
     base = base_image(podman, python_version)
     if (project / "frontend").exists():
         node_standin(podman)
     build_args = {"BASE_IMAGE": base, "COMMIT_HASH": COMMIT_HASH}
     tags = {}
     with cache_lock(f"project-{name}"):
-        for target in ("production", "development"):
+        for target in targets:
             tags[target] = f"localhost/dct-{name}:{target}"
             podman.build(project, tags[target], target=target, build_args=build_args)
     return tags
