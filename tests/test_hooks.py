@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -258,3 +260,50 @@ def test_prune_is_idempotent_and_tolerates_missing_files(tmp_path):
 def test_every_boolean_question_brings_a_part():
     booleans = {key for key, value in COOKIECUTTER_JSON.items() if isinstance(value, bool)}
     assert {answer for answer, _ in post_gen_project.PARTS} >= booleans
+
+
+# ---- rules added later, within a cruft update ------------------------------------------
+
+
+def test_every_rule_names_the_version_that_introduced_it_in_the_changelog():
+    """CHANGELOG.md lists each rule (by its function) under the version its `since` names."""
+    sections = re.split(r"^## ", (TEMPLATE_DIR / "CHANGELOG.md").read_text(), flags=re.MULTILINE)[1:]
+    by_version = {re.search(r"\d+\.\d+\.\d+", section.splitlines()[0])[0]: section for section in sections}
+    rules = [*pre_gen_project.TEXT_RULES, *(rule for rules in pre_gen_project.RULES.values() for rule in rules)]
+    for rule in rules:
+        assert f"`{rule.check.__name__}`" in by_version[rule.since], f"{rule.check.__name__} (since {rule.since})"
+
+
+def test_a_newer_rule_warns_in_a_replay_and_refuses_otherwise():
+    answers = valid_answers() | {"project_slug": "build"}
+
+    warnings, error = pre_gen_project.review(answers, replay=True)
+    assert error is None
+    assert warnings == [
+        "Warning: project_slug='build' would collide with a file or directory of the project, or a name git "
+        "leaves out; choose another name (a rule since template 0.2.0; kept for this existing project, whose "
+        "answers cruft replays)."
+    ]
+    assert pre_gen_project.review(answers, replay=False) == ([], pre_gen_project.first_error(answers))
+
+
+def test_a_rule_of_the_first_version_refuses_in_a_replay_too():
+    answers = valid_answers() | {"project_slug": "build", "author_email": "nobody"}
+
+    warnings, error = pre_gen_project.review(answers, replay=True)
+
+    assert len(warnings) == 1
+    assert error.startswith("Invalid answer: author_email='nobody' ")
+
+
+def test_only_cruft_generating_into_a_fresh_temporary_directory_is_a_replay(tmp_path, monkeypatch):
+    cruft_answers = valid_answers() | {"_template": "https://example.com/t.git", "_commit": "0" * 40}
+    with tempfile.TemporaryDirectory() as temporary:  # as cruft update and diff generate
+        (Path(temporary) / SLUG).mkdir()
+        monkeypatch.chdir(Path(temporary) / SLUG)
+        assert pre_gen_project.is_cruft_replay(cruft_answers)
+        assert not pre_gen_project.is_cruft_replay(cruft_answers | {"_output_dir": temporary})  # cookiecutter
+        assert not pre_gen_project.is_cruft_replay(valid_answers())
+    (tmp_path / "projects" / SLUG).mkdir(parents=True)  # cruft create into a directory of the user's
+    monkeypatch.chdir(tmp_path / "projects" / SLUG)
+    assert not pre_gen_project.is_cruft_replay(cruft_answers)
