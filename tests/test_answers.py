@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html.parser
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from tests.answers import TEMPLATE_DIR
+from tests.helpers import run
 
 # (field, value, the rule's words, other answers of the same bake)
 BAD_ANSWERS = [
@@ -127,3 +129,56 @@ def test_a_slug_beyond_the_file_name_limit_stops_in_cookiecutter_before_any_hook
         )
 
     assert list(tmp_path.iterdir()) == []
+
+
+HTML_NAME = 'Shop <b>Bold</b> "Q" & Co'
+HTML_DESCRIPTION = "<script>alert('x')</script> {not a tag}"
+
+
+@pytest.mark.slow
+def test_answers_are_escaped_in_the_rendered_pages(bake, venv_for):
+    """The home page, rendered by the generated project's Django (its own venv) with the test client."""
+    project = bake(project_name=HTML_NAME, description=HTML_DESCRIPTION)
+    script = (
+        "import django; django.setup(); from django.test import Client;"
+        " response = Client().get('/'); assert response.status_code == 200, response.status_code;"
+        " print(response.content.decode())"
+    )
+    venv = venv_for(project)
+    result = run(
+        [venv / "bin" / "python", "-c", script],
+        cwd=project,
+        env={"DJANGO_SETTINGS_MODULE": "config.settings.testing", "VIRTUAL_ENV": str(venv)},
+    )
+    page = Page()
+    page.feed(result.stdout)
+
+    assert page.texts["title"] == HTML_NAME
+    assert page.texts["h1"] == HTML_NAME
+    assert page.texts["p"] == HTML_DESCRIPTION
+    assert "b" not in page.tags, "an answer became markup"
+    assert all(dict(attrs).get("src") for tag, attrs in page.elements if tag == "script"), "only the bundle's script"
+
+
+class Page(html.parser.HTMLParser):
+    """The page's element names, and the text inside each element (entities resolved)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.elements: list[tuple[str, list]] = []
+        self.open: list[str] = []
+        self.texts: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.elements.append((tag, attrs))
+        self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+    def handle_data(self, data):
+        if self.open:
+            self.texts[self.open[-1]] = self.texts.get(self.open[-1], "") + data
