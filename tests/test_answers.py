@@ -11,7 +11,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from tests.answers import TEMPLATE_DIR
-from tests.helpers import run
+from tests.helpers import run, tool
 
 # (field, value, the rule's words, other answers of the same bake)
 BAD_ANSWERS = [
@@ -182,3 +182,17 @@ class Page(html.parser.HTMLParser):
     def handle_data(self, data):
         if self.open:
             self.texts[self.open[-1]] = self.texts.get(self.open[-1], "") + data
+
+
+def test_the_readme_shows_a_refusal_as_the_cli_prints_it(tmp_path):
+    readme = (TEMPLATE_DIR / "README.md").read_text()
+    example = readme.split("\n$ cookiecutter --no-input ", 1)[1].split("\n```", 1)[0].splitlines()
+    answer = example[0].split()[-1]
+
+    result = run([tool("cookiecutter"), "--no-input", TEMPLATE_DIR, answer], cwd=tmp_path, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == example[1]
+    assert "Traceback (most recent call last):" in result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == example[-1]
+    assert list(tmp_path.iterdir()) == []
