@@ -11,11 +11,20 @@ import shutil
 from pathlib import Path
 
 from tests.helpers import cache_lock
-from tests.podman import Podman, base_image, standin_python
+from tests.podman import Podman, base_image, standin_python, unavailable_reason
+from tests.require import unavailable
 
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 NODE_TAG = "docker.io/library/node:24-trixie-slim"
 COMMIT_HASH = "0123456789abcdef0123456789abcdef01234567"  # a made-up commit, shown by /health/
+
+
+def available_podman() -> Podman:
+    """podman on the isolated store; where podman cannot build, the test is unavailable, with the reason."""
+    reason = unavailable_reason()
+    if reason:
+        unavailable(reason)
+    return Podman()
 
 
 def node_standin(podman: Podman) -> str:

@@ -16,8 +16,7 @@ import pytest
 
 from tests import podman as podman_module
 from tests.answers import ALL_OFF, ALL_ON, OPTION_SETS, answer_id, with_answers
-from tests.images import build_project, copy_project
-from tests.require import unavailable
+from tests.images import available_podman, build_project, copy_project
 
 
 def copied_sources(project: Path) -> set[str]:
@@ -111,11 +110,8 @@ def markers_in_image(podman: podman_module.Podman, tag: str, markers: set[bytes]
 
 
 @pytest.fixture(scope="module")
-def podman():
-    reason = podman_module.unavailable_reason()
-    if reason:
-        unavailable(reason)
-    return podman_module.Podman()
+def podman() -> podman_module.Podman:
+    return available_podman()
 
 
 @pytest.mark.container

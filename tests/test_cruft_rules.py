@@ -28,14 +28,9 @@ def without_newer_rules(hook: str) -> str:
 
 
 @pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    return git_environment(tmp_path / "home")
-
-
-@pytest.fixture
-def template(tmp_path, env) -> TemplateRepo:
+def template(tmp_path) -> TemplateRepo:
     """The template before the newer rules, committed; the test commits the current one on top."""
-    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
+    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", git_environment(tmp_path / "home"))
     repo.edit(HOOK, without_newer_rules)
     repo.commit("The template before the newer answer rules")
     return repo
