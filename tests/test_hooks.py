@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -180,17 +180,17 @@ def test_time_zones_come_from_the_tzdata_package_of_the_tools():
 
 
 def test_without_tzdata_the_host_zone_files_decide_and_the_refusal_says_so():
-    """The system Python (no tzdata package) runs the hook's check, as a cookiecutter installed
-    without tzdata would."""
-    python = shutil.which("python3.11", path="/usr/bin") or shutil.which("python3", path="/usr/bin")
+    """The hook's check in this Python without its site-packages (-S), where tzdata is missing,
+    as in a cookiecutter installed without it."""
     code = "import sys, importlib.util as u; sys.exit(0 if u.find_spec('tzdata') is None else 3)"
-    if python is None or subprocess.run([python, "-I", "-c", code], check=False).returncode != 0:
-        unavailable("no Python without the tzdata package in /usr/bin")
+    if subprocess.run([sys.executable, "-I", "-S", "-c", code], check=False).returncode != 0:
+        unavailable(f"{sys.executable} has tzdata in its standard library path")
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); from hooks.pre_gen_project import check_timezone as c;"
         " print(c('Europe/Amsterdam')); print(c('Mars/Olympus'))"
     )
-    result = subprocess.run([python, "-I", "-c", script, str(TEMPLATE_DIR)], capture_output=True, text=True, check=True)
+    command = [sys.executable, "-I", "-S", "-c", script, str(TEMPLATE_DIR)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
     accepted, refused = result.stdout.splitlines()
     assert accepted == "None"
     assert refused.endswith("(checked against this machine's zone files: install tzdata for the IANA database)")
