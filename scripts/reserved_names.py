@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,11 @@ def installed_distributions(target: Path) -> dict[str, list[str]]:
     return found
 
 
+def uv() -> str:
+    """uv from PATH (make lock puts the venv first), else the one beside this Python."""
+    return shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+
+
 def variant_lock_files(directory: Path) -> list[Path]:
     """The template's lock files rendered for every variant, written into directory."""
     written = []
@@ -98,7 +104,7 @@ def locked_distributions() -> dict[str, list[str]]:
             stripped = lock_file.with_suffix(".nomarkers")
             stripped.write_text(without_markers(lock_file.read_text()))
             target = lock_file.with_suffix(".target")
-            command = ["uv", "pip", "install", "--quiet", "--no-deps", "--require-hashes", "--no-compile"]
+            command = [uv(), "pip", "install", "--quiet", "--no-deps", "--require-hashes", "--no-compile"]
             command += ["--python-version", PYTHON_VERSION, "--python-platform", "x86_64-unknown-linux-gnu"]
             subprocess.run([*command, "--target", str(target), "-r", str(stripped)], check=True)
             found |= installed_distributions(target)
