@@ -4,8 +4,8 @@ Two lists, written between the markers of the generated block in hooks/pre_gen_p
 (the hook runs from a rendered temporary copy and cannot read files next to it):
 
 - locked_distributions: every distribution pinned in every variant's lock files of the generated
-  project (requirements.txt and the tools' requirements-test.txt), with its top-level import
-  names. Each lock file is installed with uv (``--no-deps --require-hashes``, markers dropped so
+  project (requirements.txt, requirements-test.txt and the tools' requirements-tools.txt), with
+  its top-level import names. Each lock file is installed with uv (``--no-deps --require-hashes``, markers dropped so
   that platform-only packages count too) into a scratch directory, and each wheel's RECORD gives
   the names: its first path components, without the .dist-info and .data directories, scripts
   outside the package directory, and .pth files. ``make lock`` writes it after compiling; it needs
@@ -39,7 +39,7 @@ END = "# END GENERATED\n"
 QUOTES = '"' * 3
 # The oldest supported Python, as the lock files are compiled for (scripts/lock_requirements.py).
 PYTHON_VERSION = "3.12"
-LOCK_FILES = ("requirements.txt", "requirements-test.txt")
+LOCK_FILES = ("requirements.txt", "requirements-test.txt", "requirements-tools.txt")
 # The answers the lock files depend on.
 LOCK_VARIANTS = [
     {"use_celery": celery, "use_cron": cron} for celery, cron in itertools.product([True, False], repeat=2)

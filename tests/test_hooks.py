@@ -62,6 +62,7 @@ def test_good_slugs(slug):
         ("_pytest", "underscore"),
         ("py", "would shadow a module of pytest=="),
         ("dateutil", "would shadow a module of python-dateutil=="),
+        ("gitlab", "would shadow a module of python-gitlab=="),  # the tools' lock
         # the project's own top-level names in any variant, and names git leaves out
         ("config", "collide"),
         ("tests", "collide"),
