@@ -58,8 +58,9 @@ def test_secret_patterns_come_after_every_admission(project):
         assert patterns.index(secret) > last_admission
 
 
-# Secret-like files at several depths (the project's package as {slug}), and one file that
-# does belong in the production image, to prove the search finds what is there.
+# Secret-like files at several depths (the project's package as {slug}), files that exist but
+# must stay out (overwritten with their marker), and one file that does belong in the
+# production image, to prove the search finds what is there.
 PLANTED = (
     ".env",
     "config/.env",
@@ -73,6 +74,11 @@ PLANTED = (
     "bin/deploy.p12",
     "frontend/src/.env.local",
     "frontend/.npmrc",
+    # the tools that run on a developer's machine (bin/setup-gitlab and its settings and lock)
+    "bin/setup-gitlab",
+    ".gitlab/settings.toml",
+    "requirements-tools.txt",
+    ".venv-tools/pyvenv.cfg",
 )
 CONTROL = "config/planted_control.txt"
 
