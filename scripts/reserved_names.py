@@ -150,8 +150,8 @@ def as_json(distributions: dict[str, list[str]]) -> str:
 def generated_block(distributions: dict[str, list[str]]) -> str:
     return (
         BEGIN
-        + "# locked_distributions: every distribution in the project's lock files (every variant, test\n"
-        + "# tools included) with the top-level names its wheel's RECORD installs. project_names: the\n"
+        + "# locked_distributions: every distribution in the project's lock files (every variant, the tools\n"
+        + "# lock included) with the top-level names its wheel's RECORD installs. project_names: the\n"
         + "# top-level names of the generated project in every variant, and those its .gitignore leaves out.\n"
         + f"RESERVED = json.loads(\n    r{QUOTES}{as_json(distributions)}{QUOTES}\n)\n"
         + END
