@@ -6,6 +6,8 @@ requirements-test.txt as templates that pick the right compiled block, so that a
 project gets a fully pinned, hashed lock file without any network access at bake time.
 requirements-tools.txt (the tools run on a developer's machine, such as bin/setup-gitlab)
 is the same for every variant: it is compiled once, with the same flags.
+Then it writes the import names of every locked distribution into the pre-generation hook
+(scripts/reserved_names.py), so that no project slug can shadow one.
 
     .venv/bin/python scripts/lock_requirements.py [--upgrade | --upgrade-package NAME]
 
@@ -24,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+import reserved_names  # scripts/, beside this script
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}"
 # Compiled for the oldest supported Python with --universal: markers cover the newer ones.
@@ -83,6 +86,8 @@ def main() -> int:
         (TEMPLATE / "requirements.txt").write_text(as_template("requirements", production))
         (TEMPLATE / "requirements-test.txt").write_text(as_template("requirements-test", test))
         (TEMPLATE / "requirements-tools.txt").write_text(compile_tools(Path(tmp) / "tools", extra))
+    # The names a project slug must not take follow the new lock files (into the pre-generation hook).
+    reserved_names.write(reserved_names.locked_distributions())
     return 0
 
 
