@@ -19,6 +19,7 @@ import zoneinfo
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 SUPPORTED_PYTHON_VERSIONS = ("3.13", "3.12")
+DEPLOY_TARGETS = ("webhook", "kubernetes")
 
 # Names the generated project imports, names at its top level, and names its .gitignore
 # or .dockerignore leave out. A project package with one of these names would shadow a
@@ -109,6 +110,12 @@ def check_python_version(value: str) -> str | None:
     return None
 
 
+def check_deploy_target(value: str) -> str | None:
+    if value not in DEPLOY_TARGETS:
+        return f"must be one of {', '.join(DEPLOY_TARGETS)}"
+    return None
+
+
 def check_base_image(value: str) -> str | None:
     rule = "must be an image name without tag or digest, such as registry.example.com/group/django-base"
     if "@" in value or len(value) > 255:
@@ -151,6 +158,7 @@ RULES = {
     "use_celery": check_boolean,
     "use_cron": check_boolean,
     "use_frontend": check_boolean,
+    "deploy_target": check_deploy_target,
 }
 
 
