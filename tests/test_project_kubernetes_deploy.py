@@ -40,6 +40,7 @@ def deployer(project, tmp_path):
         return result
 
     deploy.log = log
+    deploy.project = copy
     deploy.calls = lambda: [call["args"] for call in calls(log)]
     deploy.applied = lambda: [call["applied"] for call in calls(log) if "applied" in call]
     deploy.cluster = lambda: json.loads((log.parent / "cluster.json").read_text())
@@ -157,6 +158,17 @@ def test_an_unknown_environment_is_refused(deployer):
 
     assert result.returncode == 1
     assert "FAILED to deploy to staging: there is no overlay deploy/overlays/staging." in result.stderr
+    assert deployer.calls() == []
+
+
+def test_an_overlay_that_does_not_render_stops_the_deploy_before_any_change(deployer):
+    overlay = deployer.project / "deploy" / "overlays" / "production" / "kustomization.yaml"
+    overlay.write_text(overlay.read_text().replace("../../base", "../../missing-base"))
+
+    result = deployer("production", DEPLOY_IMAGE=RELEASE, check=False)
+
+    assert result.returncode != 0
+    assert "missing-base" in result.stderr
     assert deployer.calls() == []
 
 
