@@ -518,8 +518,9 @@ def without_deploy_target(template: TemplateRepo) -> None:
     template.git("rm", "-r", "-q", template.project_file("deploy"), template.project_file("docs/kubernetes.md"))
     for path in (template.path / PROJECT_DIR_NAME).rglob("*"):
         if path.is_file() and "cookiecutter.deploy_target" in path.read_text():
-            path.write_text(path.read_text().replace('cookiecutter.deploy_target == "kubernetes"', "false"))
-            assert "deploy_target" not in path.read_text(), path
+            text = path.read_text().replace('cookiecutter.deploy_target == "kubernetes"', "false")
+            path.write_text(text.replace('cookiecutter.deploy_target == "webhook"', "true"))
+            assert "cookiecutter.deploy_target" not in path.read_text(), path
 
 
 def test_a_project_from_before_a_new_question_takes_its_default_and_keeps_its_webhook(template, tmp_path):
@@ -543,3 +544,19 @@ def test_a_project_from_before_a_new_question_takes_its_default_and_keeps_its_we
     assert not (project.path / "deploy").exists()
     assert not (project.path / "docs" / "kubernetes.md").exists()
     assert [line[3:] for line in project.status()] == [".cruft.json"]
+
+
+def test_moving_to_kubernetes_later_brings_the_manifests_and_the_kubernetes_deploy(template, tmp_path):
+    """docs/updating.md: `--variables-to-update '{"deploy_target": "kubernetes"}'`."""
+    project = generate(template, tmp_path / "projects", **ALL_OFF)
+
+    returncode, output = update_with(project, {"deploy_target": "kubernetes"})
+
+    assert returncode == 0, output
+    assert conflicts(project.path) == []
+    assert unmerged(project.status()) == []
+    assert (project.path / "deploy" / "overlays" / "production" / "kustomization.yaml").is_file()
+    assert (project.path / "docs" / "kubernetes.md").is_file()
+    assert "kubectl rollout undo" in (project.path / "ci" / "deploy").read_text()
+    assert not (project.path / "deploy" / "base" / "worker.yaml").exists(), "Celery is still off"
+    assert os.access(project.path / "ci" / "deploy", os.X_OK)
