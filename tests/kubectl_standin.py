@@ -10,6 +10,7 @@ kubectl's, so ci/deploy's rendering is real.
 What the cluster does is set by variables:
   STANDIN_MIGRATION=failed       the migration Job fails (default: it succeeds)
   STANDIN_ROLLOUT_FAILS=web,...  these Deployments' rollouts time out
+  STANDIN_REFUSE=Job,...         an apply that holds one of these kinds is refused
 """
 
 from __future__ import annotations
@@ -142,8 +143,13 @@ def main(args: list[str], state_dir: str, real_kubectl: str) -> int:
             else {"name": resource_name(r)}
             for r in resources
         ]
-        cluster.apply(resources)
-        if option(args, "--output") == "name":
+        refused = [r for r in resources if r["kind"] in os.environ.get("STANDIN_REFUSE", "").split(",")]
+        if refused:
+            print(f"Error from server (Forbidden): {resource_name(refused[0])} is forbidden", file=sys.stderr)
+            status = 1
+        else:
+            cluster.apply(resources)
+        if option(args, "--output") == "name" and not status:
             print("\n".join(resource_name(r) for r in resources))
     elif args[:1] == ["get"]:
         status = get(cluster, args)

@@ -161,6 +161,15 @@ def test_an_unknown_environment_is_refused(deployer):
     assert deployer.calls() == []
 
 
+def test_a_refused_migration_job_stops_the_deploy_loudly(deployer):
+    result = deployer("production", DEPLOY_IMAGE=RELEASE, STANDIN_REFUSE="Job", check=False)
+
+    assert result.returncode == 1
+    assert "job.batch/migrate is forbidden" in result.stderr
+    assert "FAILED to deploy to production: the cluster refused the migration Job (above)." in result.stderr
+    assert commands(deployer.calls()) == ["delete job", "apply migrations"]
+
+
 def test_an_overlay_that_does_not_render_stops_the_deploy_before_any_change(deployer):
     overlay = deployer.project / "deploy" / "overlays" / "production" / "kustomization.yaml"
     overlay.write_text(overlay.read_text().replace("../../base", "../../missing-base"))
