@@ -40,7 +40,9 @@ def answer_id(answers: dict) -> str:
         elif key == "python_version":
             parts.append(f"py{value}")
         elif key == "deploy_target":
-            parts.append(value)
+            # Only the other target shows: the ids (and image tags) of webhook projects stay as they were.
+            if value != DEFAULTS["deploy_target"]:
+                parts.append(value)
         else:
             parts.append(f"{key}={value}")
     return "-".join(parts)
