@@ -38,9 +38,12 @@ PARTS = {
         "{slug}/core/tasks.py",
         "tests/test_tasks.py",
         "tests/test_celery_worker.py",
+        "deploy/base/worker.yaml",
+        "deploy/base/beat.yaml",
     ),
-    ("use_cron", True): ("crontab", "tests/test_crontab.py"),
+    ("use_cron", True): ("crontab", "tests/test_crontab.py", "deploy/base/cron.yaml"),
     ("use_frontend", True): ("frontend",),
+    ("deploy_target", "kubernetes"): ("deploy", "docs/kubernetes.md"),
 }
 
 

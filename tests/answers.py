@@ -16,12 +16,17 @@ OPTIONS = ("use_celery", "use_cron", "use_frontend")
 DEFAULTS = {
     "python_version": PYTHON_VERSIONS[0],
     **{option: COOKIECUTTER_JSON[option] for option in OPTIONS},
+    "deploy_target": COOKIECUTTER_JSON["deploy_target"][0],
 }
 
 # Every combination of the optional parts.
 OPTION_SETS = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product([True, False], repeat=3)]
 ALL_ON = dict.fromkeys(OPTIONS, True)
 ALL_OFF = dict.fromkeys(OPTIONS, False)
+# The deploy target changes only the deploy files: its sets are the default parts, every part on
+# (worker, beat and cron manifests) and every part off (none of them).
+KUBERNETES = {"deploy_target": "kubernetes"}
+KUBERNETES_SETS = [KUBERNETES, {**ALL_ON, **KUBERNETES}, {**ALL_OFF, **KUBERNETES}]
 
 
 def answer_id(answers: dict) -> str:
@@ -34,6 +39,10 @@ def answer_id(answers: dict) -> str:
             parts.append(("" if value else "no") + key.removeprefix("use_"))
         elif key == "python_version":
             parts.append(f"py{value}")
+        elif key == "deploy_target":
+            # Only the other target shows: the ids (and image tags) of webhook projects stay as they were.
+            if value != DEFAULTS["deploy_target"]:
+                parts.append(value)
         else:
             parts.append(f"{key}={value}")
     return "-".join(parts)

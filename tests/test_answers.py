@@ -67,6 +67,11 @@ def test_bad_answer_fails_with_one_line_printed_last_and_leaves_nothing(tmp_path
 REFUSED_BY_COOKIECUTTER = [
     ("python_version", "3.9", "3.9 provided for choice variable python_version, but the choices are ['3.13', '3.12']."),
     ("use_celery", "maybe", "maybe provided for variable use_celery could not be converted to a boolean."),
+    (
+        "deploy_target",
+        "nomad",
+        "nomad provided for choice variable deploy_target, but the choices are ['webhook', 'kubernetes'].",
+    ),
 ]
 
 

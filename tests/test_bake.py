@@ -13,13 +13,14 @@ from cookiecutter.main import cookiecutter
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.answers import ALL_OFF, ALL_ON, MATRIX, TEMPLATE_DIR, with_answers
+from tests.answers import ALL_OFF, ALL_ON, KUBERNETES, KUBERNETES_SETS, MATRIX, TEMPLATE_DIR, with_answers
 from tests.helpers import BIN, path_with, run, tool
 from tests.require import unavailable
 
 ANSWER_SETS = [
     {},
     *MATRIX,
+    *KUBERNETES_SETS,
     {"project_name": "Acme Web-Shop 2", "timezone": "UTC", "domain_name": "shop.acme.example"},
 ]
 TEMPLATE_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(if|endif|for|raw)\b|cookiecutter\.")
@@ -123,7 +124,7 @@ def tree_digest(project: Path) -> str:
     return digest.hexdigest()
 
 
-@with_answers(ALL_ON, ALL_OFF)
+@with_answers(ALL_ON, ALL_OFF, {**ALL_ON, **KUBERNETES})
 def test_the_same_answers_bake_the_same_bytes(tmp_path, answers):
     first = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "a"), extra_context=answers)
     second = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "b"), extra_context=answers)

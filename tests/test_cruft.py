@@ -501,3 +501,62 @@ def test_switching_a_part_off_later_leaves_only_its_skipped_files(template, tmp_
     assert entry not in skip_list(project.path)
     left = [relative for relative in files if (project.path / relative).exists()]
     assert left == [relative for relative in files if relative.startswith(entry)]
+
+
+# ---- a new question --------------------------------------------------------------------------
+
+
+def without_deploy_target(template: TemplateRepo) -> None:
+    """Turn the template back into what it was before the deploy_target question: no question,
+    no rule, no Kubernetes files, and every condition on the answer false."""
+    questions = json.loads((template.path / "cookiecutter.json").read_text())
+    del questions["deploy_target"], questions["__prompts__"]["deploy_target"]
+    (template.path / "cookiecutter.json").write_text(json.dumps(questions, indent=2) + "\n")
+    for hook, line in [("pre_gen_project.py", '"deploy_target":'), ("post_gen_project.py", '("deploy_target",')]:
+        path = template.path / "hooks" / hook
+        path.write_text("".join(kept for kept in path.read_text().splitlines(True) if line not in kept))
+    template.git("rm", "-r", "-q", template.project_file("deploy"), template.project_file("docs/kubernetes.md"))
+    for path in (template.path / PROJECT_DIR_NAME).rglob("*"):
+        if path.is_file() and "cookiecutter.deploy_target" in path.read_text():
+            text = path.read_text().replace('cookiecutter.deploy_target == "kubernetes"', "false")
+            path.write_text(text.replace('cookiecutter.deploy_target == "webhook"', "true"))
+            assert "cookiecutter.deploy_target" not in path.read_text(), path
+
+
+def test_a_project_from_before_a_new_question_takes_its_default_and_keeps_its_webhook(template, tmp_path):
+    """README: a new question takes its default for existing projects on `cruft update`."""
+    without_deploy_target(template)
+    template.commit("The template before deploy_target")
+    project = generate(template, tmp_path / "projects")
+    assert "deploy_target" not in json.loads((project.path / ".cruft.json").read_text())["context"]["cookiecutter"]
+    deploy_script = (project.path / "ci" / "deploy").read_text()
+    template.git("revert", "--no-edit", "HEAD")
+
+    returncode, output = update(project)
+
+    assert returncode == 0, output
+    assert conflicts(project.path) == []
+    assert (
+        json.loads((project.path / ".cruft.json").read_text())["context"]["cookiecutter"]["deploy_target"] == "webhook"
+    )
+    assert (project.path / "ci" / "deploy").read_text() == deploy_script
+    assert 'REQUIRED="DEPLOY_WEBHOOK_URL"' in deploy_script
+    assert not (project.path / "deploy").exists()
+    assert not (project.path / "docs" / "kubernetes.md").exists()
+    assert [line[3:] for line in project.status()] == [".cruft.json"]
+
+
+def test_moving_to_kubernetes_later_brings_the_manifests_and_the_kubernetes_deploy(template, tmp_path):
+    """docs/updating.md: `--variables-to-update '{"deploy_target": "kubernetes"}'`."""
+    project = generate(template, tmp_path / "projects", **ALL_OFF)
+
+    returncode, output = update_with(project, {"deploy_target": "kubernetes"})
+
+    assert returncode == 0, output
+    assert conflicts(project.path) == []
+    assert unmerged(project.status()) == []
+    assert (project.path / "deploy" / "overlays" / "production" / "kustomization.yaml").is_file()
+    assert (project.path / "docs" / "kubernetes.md").is_file()
+    assert "kubectl rollout undo" in (project.path / "ci" / "deploy").read_text()
+    assert not (project.path / "deploy" / "base" / "worker.yaml").exists(), "Celery is still off"
+    assert os.access(project.path / "ci" / "deploy", os.X_OK)

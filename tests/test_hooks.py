@@ -18,6 +18,7 @@ from tests.require import unavailable
 def valid_answers() -> dict:
     answers = {key: value for key, value in COOKIECUTTER_JSON.items() if not key.startswith("_")}
     answers["python_version"] = answers["python_version"][0]
+    answers["deploy_target"] = answers["deploy_target"][0]
     answers["project_slug"] = "my_project"
     return answers
 
@@ -215,7 +216,21 @@ def test_every_question_has_a_rule_or_is_free_text():
 
 SLUG = "my_project"
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
-ALL_PARTS_ON = {"project_slug": SLUG, "use_celery": True, "use_cron": True, "use_frontend": True}
+ALL_PARTS_ON = {
+    "project_slug": SLUG,
+    "use_celery": True,
+    "use_cron": True,
+    "use_frontend": True,
+    "deploy_target": "kubernetes",
+}
+
+
+def another_value(value: object) -> object:
+    """An answer other than value: the other boolean, or the other deploy target."""
+    if isinstance(value, bool):
+        return not value
+    (other,) = set(pre_gen_project.DEPLOY_TARGETS) - {value}
+    return other
 
 
 def make_project(tmp_path: Path) -> Path:
@@ -239,7 +254,7 @@ def test_prune_removes_exactly_the_part_that_is_not_chosen(tmp_path, part):
     project = make_project(tmp_path)
     before = paths(project)
     answer, value = part
-    answers = {**ALL_PARTS_ON, answer: not value}
+    answers = {**ALL_PARTS_ON, answer: another_value(value)}
 
     post_gen_project.prune(project, answers)
 
@@ -250,7 +265,13 @@ def test_prune_removes_exactly_the_part_that_is_not_chosen(tmp_path, part):
 
 def test_prune_is_idempotent_and_tolerates_missing_files(tmp_path):
     project = make_project(tmp_path)
-    answers = {"project_slug": SLUG, "use_celery": False, "use_cron": False, "use_frontend": False}
+    answers = {
+        "project_slug": SLUG,
+        "use_celery": False,
+        "use_cron": False,
+        "use_frontend": False,
+        "deploy_target": "webhook",
+    }
 
     post_gen_project.prune(project, answers)
     post_gen_project.prune(project, answers)  # as cruft update re-runs it
@@ -308,3 +329,12 @@ def test_only_cruft_generating_into_a_fresh_temporary_directory_is_a_replay(tmp_
     (tmp_path / "projects" / SLUG).mkdir(parents=True)  # cruft create into a directory of the user's
     monkeypatch.chdir(tmp_path / "projects" / SLUG)
     assert not pre_gen_project.is_cruft_replay(cruft_answers)
+
+
+def test_deploy_targets_are_exactly_the_choices_and_the_default_is_webhook():
+    assert tuple(COOKIECUTTER_JSON["deploy_target"]) == pre_gen_project.DEPLOY_TARGETS
+    assert COOKIECUTTER_JSON["deploy_target"][0] == "webhook"
+    assert pre_gen_project.check_deploy_target("kubernetes") is None
+    assert pre_gen_project.first_error(valid_answers() | {"deploy_target": "nomad"}) == (
+        "Invalid answer: deploy_target='nomad' must be one of webhook, kubernetes."
+    )

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from hooks.post_gen_project import PARTS, part_paths
-from tests.answers import OPTION_SETS, OPTIONS, with_answers
+from tests.answers import KUBERNETES_SETS, OPTION_SETS, OPTIONS, with_answers
 from tests.helpers import run
 from tests.require import port_open, unavailable
 
@@ -30,6 +30,11 @@ FORBIDDEN = {
     "use_celery": re.compile(r"celery|redis|(?<![a-z])beat(?![a-z])", re.IGNORECASE),
     "use_cron": re.compile(r"crontab|supercronic|croniter|(?<![a-z])cron(?![a-z])", re.IGNORECASE),
     "use_frontend": re.compile(r"(?<![a-z])(npm|node|esbuild|frontend)(?![a-z])|package(-lock)?\.json", re.IGNORECASE),
+}
+# What each deploy target brings, which a project deployed to another target must not mention.
+DEPLOY_TARGET_TRACES = {
+    "kubernetes": re.compile(r"kubectl|kustomiz|(?<![\w.-])deploy/|rollback-(acceptance|production)", re.IGNORECASE),
+    "webhook": re.compile(r"webhook", re.IGNORECASE),
 }
 # The questions' own names (docs on answers and cruft) name no part: they are not traces.
 QUESTION_NAMES = re.compile(r"\buse_(celery|cron|frontend)\b")
@@ -149,6 +154,19 @@ def test_traces_leave_out_gitlabs_schedule_fields_only_where_gitlab_is_configure
     ]
 
 
+def test_deploy_target_traces_tell_the_deploy_script_from_the_manifests(tmp_path):
+    (tmp_path / "notes.txt").write_text(
+        "run ci/deploy production\nkubectl apply -k deploy/overlays/production\nsee deploy/base\n"
+        "DEPLOY_WEBHOOK_URL\nthe deploy step\n"
+    )
+
+    assert traces(tmp_path, DEPLOY_TARGET_TRACES["kubernetes"]) == [
+        "notes.txt:2: kubectl apply -k deploy/overlays/production",
+        "notes.txt:3: see deploy/base",
+    ]
+    assert traces(tmp_path, DEPLOY_TARGET_TRACES["webhook"]) == ["notes.txt:4: DEPLOY_WEBHOOK_URL"]
+
+
 def test_dockerfile_stages_resolve_global_args(tmp_path):
     (tmp_path / "Dockerfile").write_text(
         "ARG BASE=python:3.13\nARG NODE_IMAGE=docker.io/library/node:24-slim\n"
@@ -169,10 +187,17 @@ def test_dockerfile_stages_resolve_global_args(tmp_path):
 # ---- every combination: off means gone, on means there --------------------------------
 
 
-@with_answers(*OPTION_SETS)
+@with_answers(*OPTION_SETS, *KUBERNETES_SETS)
 def test_a_switched_off_part_leaves_no_trace(project, answers):
     found = {option: traces(project, FORBIDDEN[option]) for option in switched_off(answers)}
     assert {option: lines for option, lines in found.items() if lines} == {}
+
+
+@with_answers({}, *KUBERNETES_SETS)
+def test_the_deploy_target_not_chosen_leaves_no_trace(project, answers):
+    others = [target for target in DEPLOY_TARGET_TRACES if target != answers["deploy_target"]]
+    found = {target: traces(project, DEPLOY_TARGET_TRACES[target]) for target in others}
+    assert {target: lines for target, lines in found.items() if lines} == {}
 
 
 @with_answers(*OPTION_SETS)
@@ -191,7 +216,7 @@ def test_a_switched_off_part_has_no_service_or_image_stage(project, answers):
         assert not any("--from=frontend" in i for s in stages for i in s["instructions"])
 
 
-@with_answers(*OPTION_SETS)
+@with_answers(*OPTION_SETS, *KUBERNETES_SETS)
 def test_no_file_is_left_empty(project):
     """A file whose every line is conditional renders empty: its pruner must delete it."""
     empty = [
@@ -202,12 +227,15 @@ def test_no_file_is_left_empty(project):
     assert empty == []
 
 
-@with_answers(*OPTION_SETS)
-@pytest.mark.parametrize("part", PARTS, ids=lambda part: part[0])
+@with_answers(*OPTION_SETS, *KUBERNETES_SETS)
+@pytest.mark.parametrize("part", PARTS, ids=lambda part: "-".join(map(str, part)))
 def test_each_part_has_its_files_exactly_when_switched_on(project, answers, part):
-    answer, value = part
+    """A part's file is there when its part is on and no part that holds its directory is off
+    (Celery's worker manifest lives in the Kubernetes part's deploy/)."""
+    off = [path for other in PARTS if answers[other[0]] != other[1] for path in part_paths(other, project.name)]
     paths = part_paths(part, project.name)
-    assert {path: (project / path).exists() for path in paths} == dict.fromkeys(paths, answers[answer] == value)
+    expected = {path: path not in off and not any(path.startswith(f"{o}/") for o in off) for path in paths}
+    assert {path: (project / path).exists() for path in paths} == expected
 
 
 @with_answers(*switched_on("use_celery"))

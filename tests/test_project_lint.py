@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.answers import OPTION_SETS, with_answers
+from tests.answers import KUBERNETES_SETS, OPTION_SETS, with_answers
 from tests.helpers import run, tool
 
-pytestmark = with_answers(*OPTION_SETS)
+pytestmark = with_answers(*OPTION_SETS, *KUBERNETES_SETS)
 
 
 def shell_scripts(project: Path) -> list[Path]:

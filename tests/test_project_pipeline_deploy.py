@@ -1,0 +1,165 @@
+"""The generated pipeline's deploy jobs, for each deploy target.
+
+gitlab-ci-local lists the jobs of the tag pipelines and runs them with its shell executor:
+`promote-*` against a stand-in skopeo (it records its calls and prints a fixed manifest),
+then `deploy-*` and `rollback-*` of a kubernetes project against the stand-in kubectl of
+tests/kubectl_standin.py, so that the digest `promote-*` hands over (promote.env) is what
+reaches the cluster. The webhook target's job runs are in the pipeline's own tests
+(test_gitlab_ci.py: the webhook call, and the loud failure until it is configured).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.answers import ALL_ON, KUBERNETES, with_answers
+from tests.gitlab import GitlabCiLocal, git_repo, tag
+from tests.helpers import path_with, run, tool
+from tests.kubectl_standin import calls, install
+
+RC_TAG = tag("v1.2.0-rc1", "rc-tag")
+RELEASE_TAG = tag("v1.2.0", "release-tag")
+TAGS = {"acceptance": RC_TAG, "production": RELEASE_TAG}
+REGISTRY_IMAGE = "local-registry.gitlab.example.com/agency/my-project"
+MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
+PROMOTED = f"{REGISTRY_IMAGE}@sha256:{hashlib.sha256(MANIFEST.encode()).hexdigest()}"
+PREVIOUS = f"{REGISTRY_IMAGE}@sha256:{'0' * 64}"
+KUBERNETES_ALL_ON = {**ALL_ON, **KUBERNETES}
+BOTH_TARGETS = with_answers({}, KUBERNETES_ALL_ON)
+
+
+@pytest.fixture(scope="module")
+def gcl(project, tmp_path_factory) -> GitlabCiLocal:
+    return GitlabCiLocal(git_repo(project, tmp_path_factory.mktemp("pipeline") / "my-project"))
+
+
+@pytest.fixture
+def skopeo(tmp_path) -> Path:
+    """A stand-in skopeo: records its arguments in skopeo.jsonl; `inspect --raw` prints MANIFEST."""
+    directory = tmp_path / "bin"
+    directory.mkdir(exist_ok=True)
+    script = directory / "skopeo"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        f"with open({str(tmp_path / 'skopeo.jsonl')!r}, 'a') as log:\n"
+        "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "if sys.argv[1:3] == ['inspect', '--raw']:\n"
+        f"    sys.stdout.write({MANIFEST!r})\n"
+    )
+    script.chmod(0o755)
+    return directory
+
+
+@pytest.fixture
+def cluster(tmp_path, skopeo) -> Path:
+    """The stand-in kubectl next to the stand-in skopeo; returns its state directory."""
+    install(skopeo, tmp_path / "cluster", tool("kubectl"))
+    return tmp_path / "cluster"
+
+
+# ---- the jobs of each target --------------------------------------------------------------
+
+
+@BOTH_TARGETS
+def test_the_pipeline_matches_gitlab_schema(project):
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"], cwd=project)
+
+
+@BOTH_TARGETS
+@pytest.mark.parametrize("environment", TAGS)
+def test_each_tag_pipeline_promotes_deploys_and_offers_a_rollback_on_kubernetes(gcl, answers, environment):
+    jobs = gcl.active_jobs(TAGS[environment])
+
+    expected = {f"promote-{environment}": "on_success", f"deploy-{environment}": "on_success"}
+    if answers["deploy_target"] == "kubernetes":
+        expected[f"rollback-{environment}"] = "manual"
+    assert {name: job["when"] for name, job in jobs.items()} == expected
+    needs = jobs[f"deploy-{environment}"]["needs"]
+    assert [(need["job"], need["artifacts"]) for need in needs] == [(f"promote-{environment}", True)]
+
+
+@BOTH_TARGETS
+def test_the_deploy_jobs_run_in_the_pinned_tools_image_of_their_target(project, answers):
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    image = config["variables"]["DEPLOY_TOOLS_IMAGE"]
+    name, _, version = image.rpartition(":")
+    assert version[:1].isdigit(), f"{image} is not pinned to a version"
+    expected = "alpine/k8s" if answers["deploy_target"] == "kubernetes" else "curlimages/curl"
+    assert name == expected
+    assert config[".deploy"]["image"]["name"] == "$DEPLOY_TOOLS_IMAGE"
+
+
+@with_answers(KUBERNETES_ALL_ON)
+def test_the_rollback_jobs_are_manual_never_block_and_share_the_deploys_lock(project):
+    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    for environment in TAGS:
+        job = config[f"rollback-{environment}"]
+        assert job["script"] == [f"ci/deploy {environment} rollback"]
+        assert [rule["when"] for rule in job["rules"]] == ["manual"]
+        assert job["resource_group"] == config[f"deploy-{environment}"]["resource_group"] == environment
+        assert config[job["extends"]]["allow_failure"] is True
+        assert config[job["extends"]]["needs"] == []
+
+
+# ---- the kubernetes jobs, run -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+@with_answers(KUBERNETES_ALL_ON)
+@pytest.mark.parametrize("environment", TAGS)
+def test_the_tag_pipeline_deploys_the_promoted_digest_to_the_cluster(gcl, skopeo, cluster, environment):
+    result = gcl.run_jobs(TAGS[environment], "--needs", f"deploy-{environment}", env=path_with(skopeo))
+
+    assert f"PASS  deploy-{environment}" in result.stdout
+    recorded = calls(cluster / "calls.jsonl")
+    applied = [call["applied"] for call in recorded if "applied" in call]
+    assert [resource["name"] for resource in applied[0]] == ["job.batch/migrate"]
+    images = {image for resources in applied for resource in resources for image in resource.get("images", [])}
+    assert images == {PROMOTED}
+    namespaces = {
+        call["args"][call["args"].index("--namespace") + 1] for call in recorded if "--namespace" in call["args"]
+    }
+    assert namespaces == {f"my-project-{environment}"}
+
+
+@pytest.mark.slow
+@with_answers(KUBERNETES_ALL_ON)
+def test_the_rollback_job_redeploys_the_previous_releases_digest(gcl, skopeo, cluster):
+    state = {"deployments": {"web": {"image": PROMOTED, "annotations": {"ci-deploy/previous-image": PREVIOUS}}}}
+    (cluster / "cluster.json").write_text(json.dumps(state))
+
+    result = gcl.run_jobs(RELEASE_TAG, "rollback-production", env=path_with(skopeo))
+
+    assert "PASS  rollback-production" in result.stdout
+    assert f"Rolling back to {PREVIOUS}" in result.stdout
+    applied = [call["applied"] for call in calls(cluster / "calls.jsonl") if "applied" in call]
+    assert {image for resources in applied for resource in resources for image in resource.get("images", [])} == {
+        PREVIOUS
+    }
+    assert not (Path(skopeo.parent) / "skopeo.jsonl").exists(), "a rollback promotes nothing"
+
+
+@pytest.mark.slow
+@with_answers(KUBERNETES_ALL_ON)
+def test_a_failed_rollout_fails_the_deploy_job_loudly(gcl, skopeo, cluster):
+    result = gcl.run_jobs(
+        RELEASE_TAG,
+        "--needs",
+        "deploy-production",
+        env={**path_with(skopeo), "STANDIN_ROLLOUT_FAILS": "worker"},
+        check=False,
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "FAIL  deploy-production" in output
+    assert "the rollout of deployment.apps/worker did not finish within 300s" in output
+    undone = [call["args"][2] for call in calls(cluster / "calls.jsonl") if call["args"][:2] == ["rollout", "undo"]]
+    assert sorted(undone) == [f"deployment.apps/{name}" for name in ("beat", "cron", "web", "worker")]
