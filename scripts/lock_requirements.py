@@ -64,6 +64,8 @@ def main() -> int:
             workdir.mkdir()
             for name in ("requirements", "requirements-test"):
                 (workdir / f"{name}.in").write_text(render(f"{name}.in", answers))
+                # The current pins, which uv keeps unless told to upgrade (as bin/lock-requirements does).
+                (workdir / f"{name}.txt").write_text(render(f"{name}.txt", answers))
             compiled = compile_requirements(workdir, "requirements", extra)
             production[condition({"use_celery": use_celery})] = compiled
             test[condition(answers)] = compile_requirements(workdir, "requirements-test", extra)
