@@ -47,17 +47,20 @@ def test_a_guarded_site_asks_for_a_password(headers, client):
     assert response["X-Robots-Tag"] == "noindex, nofollow"
 
 
+# Pages, the admin, static files (served by WhiteNoise, a middleware after the guard).
+GUARDED_PATHS = ["/", "/admin/login/", "/static/admin/css/base.css", "/robots.txt"]
+
+
+@pytest.mark.django_db  # closing a response ends the request, which looks at the database connection
 @pytest.mark.usefixtures("guarded")
-def test_a_guarded_site_lets_its_users_in(client):
-    response = client.get("/", headers=basic("ada", USERS["ada"]))
+@pytest.mark.parametrize("path", GUARDED_PATHS)
+def test_a_guarded_site_guards_every_path_and_lets_its_users_in(path, client):
+    refused = client.get(path)
+    let_in = client.get(path, headers=basic("ada", USERS["ada"]))
+    let_in.close()  # a static file is streamed from an open file
 
-    assert response.status_code == 200
-
-
-@pytest.mark.usefixtures("guarded")
-def test_a_guarded_site_guards_static_files_and_the_admin_too(client):
-    assert client.get("/admin/login/").status_code == 401
-    assert client.get("/robots.txt").status_code == 401
+    assert refused.status_code == 401
+    assert let_in.status_code == 200
 
 
 @pytest.mark.django_db
