@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.helpers import POSTGRES  # noqa: E402
 from tests.venvs import find_python  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -91,6 +92,21 @@ def bench_project(runs: int, scratch: Path) -> None:
     report("install + tests", f"{install + tests:.1f} s", "<= 15 s")
     check = median_time([venv / "bin" / "python", "manage.py", "check"], runs, cwd=project, env=path_env)
     report("manage.py check startup (median)", f"{check:.2f} s", "<= 0.4 s")
+    bench_project_suite(project, path_env)
+
+
+def bench_project_suite(project: Path, env: dict, runs: int = 3) -> None:
+    """The default project's suite on PostgreSQL, the real-Redis worker test included (REQUIRE_SERVICES=1:
+    it fails rather than skips), alternating with `manage.py check` in the same run."""
+    suite_env = {**env, "DATABASE_URL": f"{POSTGRES}/dct_bench_suite", "REQUIRE_SERVICES": "1"}
+    suite, check = [], []
+    for _ in range(runs):
+        suite.append(timed(["bin/run-tests", "-q", "-p", "no:cacheprovider"], cwd=project, env=suite_env))
+        check.append(timed(["python", "manage.py", "check"], cwd=project, env=env))
+    suite_time, check_time = statistics.median(suite), statistics.median(check)
+    report("generated suite, PostgreSQL and Redis (median)", f"{suite_time:.1f} s", "<= 4 s on 2 cores")
+    report("manage.py check, same run (median)", f"{check_time:.2f} s")
+    report("generated suite / manage.py check, same run", f"{suite_time / check_time:.1f}x")
 
 
 def main() -> int:

@@ -9,13 +9,17 @@ Everything is local: no network.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.answers import TEMPLATE_DIR
 from tests.helpers import run, tool
@@ -96,26 +100,57 @@ class Repo:
         path.chmod(mode)
 
 
+def copy_working_tree(path: Path) -> None:
+    """The template's files as they are in the working tree, into path."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE_DIR,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for relative in sorted(set(filter(None, listed.split("\0")))):
+        source = TEMPLATE_DIR / relative
+        if not (source.is_file() or source.is_symlink()):
+            continue  # deleted in the working tree, or a directory (submodule)
+        target = path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def copy_commit(path: Path, commit: str) -> None:
+    """The template's files as they were at an earlier commit of this repository, into path."""
+    archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=TEMPLATE_DIR, capture_output=True)
+    if archive.returncode != 0:  # a shallow clone, say
+        pytest.fail(f"git archive {commit} failed: {archive.stderr.decode().strip()}", pytrace=False)
+    path.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(path, filter="tar")
+
+
 class TemplateRepo(Repo):
-    """The template's working tree, committed into a throw-away repository."""
+    """The template's working tree, or an earlier commit of it, committed into a throw-away repository."""
 
     @classmethod
     def copy_of_working_tree(cls, path: Path, env: dict[str, str]) -> TemplateRepo:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=TEMPLATE_DIR,
-            capture_output=True,
-            check=True,
-        ).stdout.decode()
-        for relative in sorted(set(filter(None, listed.split("\0")))):
-            source = TEMPLATE_DIR / relative
-            if not (source.is_file() or source.is_symlink()):
-                continue  # deleted in the working tree, or a directory (submodule)
-            target = path / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target, follow_symlinks=False)
-        repo = cls(path, env).init()
-        return repo
+        copy_working_tree(path)
+        return cls(path, env).init()
+
+    @classmethod
+    def copy_of_commit(cls, path: Path, env: dict[str, str], commit: str) -> TemplateRepo:
+        copy_commit(path, commit)
+        return cls(path, env).init()
+
+    def advance_to_working_tree(self, message: str) -> str:
+        """Replace every file with the working tree's, as the template's later commits did; commit."""
+        for child in self.path.iterdir():
+            if child.name == ".git":
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        copy_working_tree(self.path)
+        return self.commit(message)
 
     def commit(self, message: str, *, force: bool = True) -> str:
         # Force: the generated project's .gitignore (inside the template directory)

@@ -9,7 +9,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
+# The development settings unless told otherwise, as manage.py: the images set
+# DJANGO_SETTINGS_MODULE=config.settings.production in their environment.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
 
 app = Celery("{{ cookiecutter.project_slug }}")
 app.config_from_object("django.conf:settings", namespace="CELERY")

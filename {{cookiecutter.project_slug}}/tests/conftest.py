@@ -1,40 +1,76 @@
+import importlib
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from .processes import declared
+
+# What a settings module may see of this process's environment when it is loaded afresh.
+KEPT_ENVIRONMENT = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV"}
+KEPT_PREFIXES = ("PYTEST_", "COV_", "COVERAGE_", "PYTHON")
+PRODUCTION = "config.settings.production"
+SECRET_KEY = "x7#kQ2!vLp9@Zr4$Wm8^Tn3&Yb6*Hc1(Jd5)Fg0-Sa2+Ue7=Io4~Pl9?Qw3"
+# What a server gives the production settings, none of it from files.
+PRODUCTION_ENVIRONMENT = {
+    "SECRET_KEY": SECRET_KEY,
+    "ALLOWED_HOSTS": "{{ cookiecutter.domain_name }}",
+    "DATABASE_URL": "postgres://app@db.internal:5432/app",
+{%- if cookiecutter.use_celery %}
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+{%- endif %}
+}
+
+
+def pytest_collection_finish(session):
+    """Start the fresh processes of the collected tests now, to run alongside the others (tests/processes.py)."""
+    if not session.config.option.collectonly:
+        session.fresh_processes = declared({item.module for item in session.items if hasattr(item, "module")})
+        for process in session.fresh_processes:
+            process.start()
+
+
+def pytest_sessionfinish(session):
+    for process in getattr(session, "fresh_processes", []):
+        process.stop()
 
 
 @pytest.fixture
-def run_django(tmp_path):
-    """Run a manage.py command in a fresh process with only the given environment.
+def production_environment():
+    """PRODUCTION_ENVIRONMENT, for the test to change."""
+    return dict(PRODUCTION_ENVIRONMENT)
 
-    Settings are read once per process, so tests of settings and deployment checks
-    start a new one instead of patching the running one.
+
+@pytest.fixture
+def load_settings(monkeypatch):
+    """Import a settings module afresh, in this process, with only the given environment.
+
+    What a new process would read at startup, without starting one: the module and the base
+    module it extends are imported again, and the running settings (django.conf.settings)
+    and the modules that were imported before are left as they were.
     """
+    saved = {name: module for name, module in sys.modules.items() if name.startswith("config.settings.")}
+    package = importlib.import_module("config.settings")
+    saved_attributes = dict(vars(package))
 
-    def run(*args, settings="config.settings.testing", **environ):
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "DJANGO_SETTINGS_MODULE": settings,
-            "PYTHONWARNINGS": "error",
-            **environ,
-        }
-        return subprocess.run(  # noqa: S603 - runs this project's own manage.py
-            [sys.executable, "manage.py", *args],
-            cwd=PROJECT_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    def load(name="config.settings.testing", **environ):
+        for key in list(os.environ):
+            if key not in KEPT_ENVIRONMENT and not key.startswith(KEPT_PREFIXES):
+                monkeypatch.delenv(key)
+        for key, value in environ.items():
+            monkeypatch.setenv(key, value)
+        for module in [*sys.modules]:
+            if module.startswith("config.settings."):
+                del sys.modules[module]
+        return importlib.import_module(name)
 
-    return run
+    yield load
+    for module in [*sys.modules]:
+        if module.startswith("config.settings."):
+            del sys.modules[module]
+    sys.modules.update(saved)
+    vars(package).clear()
+    vars(package).update(saved_attributes)
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 Uses CELERY_BROKER_URL (default redis://127.0.0.1:6379/0). When no Redis answers there the
 test is skipped, with the reason; with REQUIRE_SERVICES=1 (as in CI) it fails instead.
 Each run has a queue and worker name of its own, so runs in parallel on one Redis never
-take each other's tasks.
+take each other's tasks. The worker starts with the suite, so that it boots while the other
+tests run (tests/processes.py).
 """
 
 import os
 import signal
 import subprocess
-import sys
 import time
 import tomllib
 import uuid
@@ -22,7 +22,7 @@ from kombu.utils.url import maybe_sanitize_url
 
 from {{ cookiecutter.project_slug }}.core.tasks import greet
 
-from .conftest import PROJECT_DIR
+from .processes import PROJECT_DIR, FreshProcess
 
 app = greet.app  # the project's Celery app, config.celery.app: shared tasks use the current one
 
@@ -43,14 +43,38 @@ def require_redis(url):
         pytest.skip(reason)
 
 
+QUEUE = f"test-{uuid.uuid4().hex}"
+
+
+def worker_warnings():
+    """The warning filters of these tests (pyproject.toml), for the worker: a warning stops it."""
+    options = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    warnings = list(options["filterwarnings"])
+    if os.geteuid() == 0:  # a CI machine, not the image (which runs as the app user)
+        warnings.append("ignore:You're running the worker with superuser privileges")
+    return ",".join(warnings)
+
+
+# `celery -A config worker` on the queue: the testing settings, but tasks not eager; this
+# process's environment (CELERY_BROKER_URL). Started with the suite (tests/processes.py).
+WORKER = FreshProcess(
+    *("-X", "dev", "-m", "celery", "--app", "config", "worker", "--pool", "solo"),
+    *("--queues", QUEUE, "--hostname", f"{QUEUE}@%h"),
+    # Alone: no talk with other workers that may share this Redis.
+    *("--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"),
+    inherit=True,
+    CELERY_TASK_ALWAYS_EAGER="false",
+    PYTHONWARNINGS=worker_warnings(),
+)
+
+
 @pytest.fixture
 def queue():
-    """A queue of this run's own, emptied and removed from Redis afterwards."""
+    """The worker's queue, emptied and removed from Redis afterwards."""
     require_redis(settings.CELERY_BROKER_URL)
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
+    yield QUEUE
     with app.connection_for_write() as connection:
-        queue = Queue(name, Exchange(name), routing_key=name, channel=connection.default_channel)
+        queue = Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE, channel=connection.default_channel)
         queue.declare()  # kombu deletes the bindings this channel knows of: declare them first
         queue.delete()
 
@@ -66,53 +90,8 @@ def through_the_broker():
 
 
 @pytest.fixture
-def worker(queue, tmp_path):
-    """`celery -A config worker` on the queue: the testing settings, but tasks not eager."""
-    log_path = tmp_path / "worker.log"
-    command = [
-        sys.executable,
-        "-X",
-        "dev",
-        "-m",
-        "celery",
-        "--app",
-        "config",
-        "worker",
-        "--pool",
-        "solo",
-        "--queues",
-        queue,
-        "--hostname",
-        f"{queue}@%h",
-        # Alone: no talk with other workers that may share this Redis.
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "--loglevel",
-        "INFO",
-    ]
-    # The warning filters of these tests (pyproject.toml): a warning stops the worker.
-    warnings = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    warnings = list(warnings["filterwarnings"])
-    if os.geteuid() == 0:  # a CI machine, not the image (which runs as the app user)
-        warnings.append("ignore:You're running the worker with superuser privileges")
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.testing",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PYTHONWARNINGS": ",".join(warnings),
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - runs this project's own Celery app
-            command, cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT
-        )
-    process.log = lambda: log_path.read_text()
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=SHUTDOWN_TIMEOUT)
+def worker():
+    return WORKER.start()
 
 
 def test_a_worker_runs_the_example_task_through_redis(queue, through_the_broker, worker):
@@ -120,17 +99,17 @@ def test_a_worker_runs_the_example_task_through_redis(queue, through_the_broker,
 
     deadline = time.monotonic() + TASK_TIMEOUT
     while not result.ready():
-        if worker.poll() is not None:
-            pytest.fail(f"the worker exited ({worker.returncode}) before running the task:\n{worker.log()}")
+        if worker.process.poll() is not None:
+            pytest.fail(f"the worker exited ({worker.process.returncode}) before running the task:\n{worker.log()}")
         if time.monotonic() > deadline:
             pytest.fail(f"no result within {TASK_TIMEOUT} s:\n{worker.log()}")
         time.sleep(0.1)
     assert result.get(timeout=5) == "Hello, Redis!"
     result.forget()
 
-    worker.send_signal(signal.SIGTERM)  # a warm shutdown, as `docker stop` sends
+    worker.process.send_signal(signal.SIGTERM)  # a warm shutdown, as `docker stop` sends
     try:
-        returncode = worker.wait(timeout=SHUTDOWN_TIMEOUT)
+        returncode = worker.process.wait(timeout=SHUTDOWN_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the worker did not stop within {SHUTDOWN_TIMEOUT} s of SIGTERM:\n{worker.log()}")
     log = worker.log()

@@ -1,29 +1,42 @@
-"""Django's own checks, as a deployment runs them."""
+"""What only a fresh process shows: Django's deployment checks, and a server that refuses to start."""
 
-from .test_settings import PRODUCTION, SECRET_KEY
+import io
+
+import pytest
+from django.core.management import call_command
+
+from .conftest import PRODUCTION, PRODUCTION_ENVIRONMENT
+from .processes import FreshProcess, SecretFile
+
+DEPLOY_CHECK = FreshProcess(
+    *("manage.py", "check", "--deploy", "--fail-level", "WARNING"),
+    settings=PRODUCTION,
+    ALLOWED_HOSTS=PRODUCTION_ENVIRONMENT["ALLOWED_HOSTS"],
+    # Every secret in a file, as a deployment gives them.
+    **{f"{name}_FILE": SecretFile(value) for name, value in PRODUCTION_ENVIRONMENT.items() if name != "ALLOWED_HOSTS"},
+)
+# Each missing setting is named by tests/test_settings.py; this is the process exiting.
+WITHOUT_SECRETS = FreshProcess("manage.py", "check", settings=PRODUCTION)
 
 
-def test_check_deploy_is_clean_with_secrets_from_files(run_django, secret_file):
-    result = run_django(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        settings=PRODUCTION,
-        SECRET_KEY_FILE=secret_file("secret_key", SECRET_KEY),
-        DATABASE_URL_FILE=secret_file("database_url", "postgres://app@db.internal:5432/app"),
-{%- if cookiecutter.use_celery %}
-        CELERY_BROKER_URL_FILE=secret_file("broker_url", "redis://redis.internal:6379/0"),
-{%- endif %}
-        ALLOWED_HOSTS="{{ cookiecutter.domain_name }}",
-    )
+def test_check_deploy_is_clean_with_secrets_from_files():
+    result = DEPLOY_CHECK.result()
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
 
 
-def test_models_and_migrations_agree(run_django):
-    result = run_django("makemigrations", "--check", "--dry-run")
+def test_a_server_without_its_secrets_refuses_to_start():
+    result = WITHOUT_SECRETS.result()
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "No changes detected" in result.stdout
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set: set the SECRET_KEY environment variable" in result.stderr
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    output = io.StringIO()
+
+    call_command("makemigrations", "--check", "--dry-run", stdout=output)
+
+    assert "No changes detected" in output.getvalue()

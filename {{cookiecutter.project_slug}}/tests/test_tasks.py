@@ -13,22 +13,42 @@ from django.utils import timezone
 
 from {{ cookiecutter.project_slug }}.core.tasks import clear_expired_sessions, greet
 
+from .processes import FreshProcess
+
 app = greet.app  # the project's Celery app, config.celery.app: shared tasks use the current one
 
-# Run in a fresh process: loads the beat schedule as `celery beat` does and prints what it found.
+# Run in a fresh process, as `celery -A config beat` starts: loads the beat schedule as beat
+# does and prints what it found, and which settings the app chose by itself.
 LOAD_BEAT_SCHEDULE = """
 import json, os
 from celery.beat import PersistentScheduler
 from config.celery import app
+from django.conf import settings
 
 app.loader.import_default_modules()  # as the worker and beat do: autodiscovers the tasks
-scheduler = PersistentScheduler(app=app, schedule_filename=os.environ["BEAT_SCHEDULE_FILE"])
+schedule_file = os.path.join(os.environ["HOME"], "celerybeat-schedule")  # the process's own directory
+scheduler = PersistentScheduler(app=app, schedule_filename=schedule_file)
 try:
     entries = {name: entry.task for name, entry in scheduler.schedule.items()}
 finally:
     scheduler.close()
-print(json.dumps({"entries": entries, "registered": sorted(app.tasks)}))
+print(json.dumps({
+    "entries": entries,
+    "registered": sorted(app.tasks),
+    "settings": os.environ["DJANGO_SETTINGS_MODULE"],
+    "debug": settings.DEBUG,
+}))
 """
+# A fresh process, so that only autodiscovery registers the tasks; its database is
+# unreachable (port 9 is closed), so beat must start without tables or migrations.
+# No DJANGO_SETTINGS_MODULE: on a developer's machine the app picks the development
+# settings (the images set production in their environment).
+BEAT = FreshProcess(
+    "-c",
+    LOAD_BEAT_SCHEDULE,
+    settings=None,
+    DATABASE_URL="postgres://nobody@127.0.0.1:9/nothing",
+)
 
 
 def test_tasks_run_eagerly_in_the_tests():
@@ -55,18 +75,8 @@ def test_clear_expired_sessions_deletes_only_the_expired_ones():
     assert list(Session.objects.values_list("session_key", flat=True)) == ["current" * 4]
 
 
-def test_beat_schedule_loads_without_a_database_and_names_registered_tasks(run_django, tmp_path):
-    schedule_file = tmp_path / "celerybeat-schedule"
-    # A fresh process, so that only autodiscovery registers the tasks; its database is
-    # unreachable (port 9 is closed), so beat must start without tables or migrations.
-    result = run_django(
-        "shell",
-        "--no-imports",
-        "-c",
-        LOAD_BEAT_SCHEDULE,
-        BEAT_SCHEDULE_FILE=str(schedule_file),
-        DATABASE_URL="postgres://nobody@127.0.0.1:9/nothing",
-    )
+def test_beat_schedule_loads_without_a_database_and_names_registered_tasks():
+    result = BEAT.result()
 
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
@@ -76,40 +86,4 @@ def test_beat_schedule_loads_without_a_database_and_names_registered_tasks(run_d
     unregistered = sorted(set(loaded["entries"].values()) - set(loaded["registered"]))
     assert unregistered == [], f"the beat schedule names tasks that are not registered: {unregistered}"
     assert "{{ cookiecutter.project_slug }}.core.tasks.greet" in loaded["registered"]
-
-
-@pytest.mark.parametrize("suffix", ["", "_FILE"])
-def test_broker_and_result_backend_come_from_the_environment_or_files(run_django, secret_file, suffix):
-    broker, backend = "redis://:broker-pw@redis.internal:6379/3", "redis://:backend-pw@redis.internal:6379/4"
-    if suffix:
-        broker, backend = secret_file("broker_url", broker), secret_file("result_backend", backend)
-    script = "from config.celery import app; print(app.conf.broker_url); print(app.conf.result_backend)"
-
-    result = run_django(
-        "shell",
-        "--no-imports",
-        "-c",
-        script,
-        **{f"CELERY_BROKER_URL{suffix}": broker, f"CELERY_RESULT_BACKEND{suffix}": backend},
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-2:] == [
-        "redis://:broker-pw@redis.internal:6379/3",  # without the file's trailing newline
-        "redis://:backend-pw@redis.internal:6379/4",
-    ]
-
-
-def test_the_result_backend_defaults_to_the_broker(run_django, secret_file):
-    broker = secret_file("broker_url", "redis://:pw@redis.internal:6379/2")
-
-    result = run_django(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from django.conf import settings; print(settings.CELERY_RESULT_BACKEND)",
-        CELERY_BROKER_URL_FILE=broker,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "redis://:pw@redis.internal:6379/2"
+    assert (loaded["settings"], loaded["debug"]) == ("config.settings.development", True)

@@ -5,6 +5,7 @@ set NAME_FILE to its path (Docker and Kubernetes secrets) instead of NAME.
 """
 
 import os
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -38,6 +39,34 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 COMMIT_HASH = env.str("COMMIT_HASH", default="unknown")
 
+# ---- Which site this is, and who may see it (core/protection.py) ----
+SITE_ENVIRONMENTS = ("development", "acceptance", "production")
+
+
+def site_environment(default):
+    """SITE_ENVIRONMENT: the kind of site, for error reports and the protection of non-production sites."""
+    value = env.str("SITE_ENVIRONMENT", default=default)
+    if value not in SITE_ENVIRONMENTS:
+        raise environ.ImproperlyConfigured(f"SITE_ENVIRONMENT={value!r} is not one of: {', '.join(SITE_ENVIRONMENTS)}.")
+    return value
+
+
+def basic_auth_users(entries):
+    """BASIC_AUTH_USERS: comma-separated user:password pairs, as a {user: password} dict."""
+    users = {}
+    for number, entry in enumerate(entries, start=1):
+        user, separator, password = entry.partition(":")
+        if not (user and separator and password):
+            raise environ.ImproperlyConfigured(
+                f"BASIC_AUTH_USERS: entry {number} is not user:password (the value is secret, so not shown)."
+            )
+        users[user] = password
+    return users
+
+
+SITE_ENVIRONMENT = site_environment(default="development")
+BASIC_AUTH_USERS = basic_auth_users(env.list("BASIC_AUTH_USERS", default=[]))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -48,11 +77,20 @@ INSTALLED_APPS = [
     "{{ cookiecutter.project_slug }}.core",
 ]
 
+# The custom user model ({{ cookiecutter.project_slug }}/users). A project generated with it ships its
+# first migration; a project generated before it (and updated since) has no such migration and
+# keeps Django's auth.User, which its database holds: docs/updating.md says how to move by hand.
+if (BASE_DIR / "{{ cookiecutter.project_slug }}" / "users" / "migrations" / "0001_initial.py").exists():
+    INSTALLED_APPS.append("{{ cookiecutter.project_slug }}.users")
+    AUTH_USER_MODEL = "users.User"
+
 MIDDLEWARE = [
     # First, so that health checks skip host validation and the HTTPS redirect.
     "{{ cookiecutter.project_slug }}.core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "{{ cookiecutter.project_slug }}.core.security_headers.SecurityHeadersMiddleware",
+    # After the HTTPS redirect, so that passwords are never asked for over plain HTTP.
+    "{{ cookiecutter.project_slug }}.core.protection.SiteProtectionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -111,6 +149,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# ---- Mail: EMAIL_URL in django-environ's form, e.g. smtp+tls://user:password@host:587 ----
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@{{ cookiecutter.domain_name }}")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Who receives error mails: ADMINS="Ada Lovelace <ada@example.com>, ops@example.com".
+ADMINS = getaddresses(env.list("ADMINS", default=[]))
 {%- if cookiecutter.use_celery %}
 
 # Celery: the broker and result backend are secrets too (they may hold passwords).

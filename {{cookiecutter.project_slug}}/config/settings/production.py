@@ -4,8 +4,10 @@ It refuses to start without SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL{% if cook
 (and CELERY_BROKER_URL){% endif %}, each given directly or as NAME_FILE.
 """
 
+from config.sentry import init_sentry
+
 from .base import *  # noqa: F403
-from .base import env, required
+from .base import env, required, site_environment
 
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
@@ -37,7 +39,10 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@{{ cookiecutter.domain_name }}")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# ---- The site, its mail and its error reports ----
+# An acceptance site runs these settings with SITE_ENVIRONMENT=acceptance.
+SITE_ENVIRONMENT = site_environment(default="production")
+# SMTP with STARTTLS unless EMAIL_URL says otherwise (smtp+ssl://, smtp+tls://user:password@host:587).
+vars().update(env.email_url("EMAIL_URL", default="smtp+tls://localhost:587"))
+# Error reports go to Sentry only where SENTRY_DSN (or SENTRY_DSN_FILE) is set.
+init_sentry(env.str("SENTRY_DSN", default=""), release=COMMIT_HASH, environment=SITE_ENVIRONMENT)  # noqa: F405
