@@ -24,7 +24,7 @@ test: $(VENV)/.installed  ## the whole suite: hooks, every answer set, services,
 test-fast: $(VENV)/.installed  ## the quick part: no project suites, services or containers
 	$(VENV)/bin/pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
-lock: $(VENV)/.installed  ## recompile the generated project's requirements for every variant
+lock: $(VENV)/.installed  ## recompile the generated project's requirements for every variant, and the names a slug must not take
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python scripts/lock_requirements.py $(ARGS)
 
 clean:  ## remove the venv and generated output (the image and venv caches stay)

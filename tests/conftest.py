@@ -1,13 +1,20 @@
-"""Shared fixtures: baking the template, and cached venvs for the generated projects."""
+"""Shared fixtures: baking the template, cached venvs for the generated projects, the built frontend."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.answers import DEFAULTS, answer_id
+from tests.helpers import CACHE_DIR, build_once, run
+from tests.require import unavailable
 from tests.venvs import project_venv
+
+# Data of the scenarios (a team's app with its own tests, for one): files to copy, not to collect.
+collect_ignore = ["scenarios"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -59,3 +66,31 @@ def venv_for(bake):
         return project_venv(project, python_version)
 
     return venv
+
+
+def frontend_hash(frontend: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(frontend.rglob("*")):
+        if path.is_file() and "dist" not in path.relative_to(frontend).parts:
+            digest.update(path.relative_to(frontend).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def frontend_build(bake) -> Path:
+    """The default project's frontend/, after `npm ci && npm run build`: once per session
+    (per xdist worker, and cached by the frontend's hash across them), with npm's cache
+    under the template's cache directory."""
+    npm = shutil.which("npm")
+    if npm is None:
+        unavailable("npm is not installed (Debian: apt-get install nodejs npm)")
+    source = bake() / "frontend"
+    env = {"npm_config_cache": str(CACHE_DIR / "npm"), "npm_config_update_notifier": "false"}
+
+    def npm_build(build: Path) -> None:
+        shutil.copytree(source, build, dirs_exist_ok=True)
+        run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
+        run([npm, "run", "build"], cwd=build, env=env)
+
+    build = build_once(CACHE_DIR / "frontend-builds" / frontend_hash(source), npm_build)
+    return build

@@ -1,9 +1,15 @@
-"""Helpers for the pipeline tests: gitlab-ci-local, a git repo to run it in, the pipeline
-cases, and a small evaluator of the `rules:if` expressions the pipeline uses.
+"""Helpers for the pipeline tests: gitlab-ci-local, a git repo to run it in, and the
+predefined variables of each kind of pipeline.
 
 gitlab-ci-local is installed once with npm into the cache directory, keyed by its version,
 under a file lock (pytest-xdist workers share it). It is the only network access of these
 tests; everything else runs on local files.
+
+gitlab-ci-local evaluates job rules, `needs` and variables like GitLab, and reads
+`workflow:rules` for their variables, but it never stops a pipeline on their `when: never`.
+So the workflow rules are checked by gitlab-ci-local's own rules engine on a probe job that
+carries them as its job rules (in `.gitlab-ci-local.yml`, which gitlab-ci-local merges over
+the pipeline): where the probe job does not run, GitLab creates no pipeline.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import shutil
 from pathlib import Path
+
+import yaml
 
 from tests.helpers import CACHE_DIR, build_once, run
 from tests.require import unavailable
@@ -23,6 +30,8 @@ from tests.template_repo import Repo
 GITLAB_CI_LOCAL_VERSION = "4.73.0"
 REMOTE = "https://gitlab.example.com/agency/my-project.git"
 DEFAULT_BRANCH = "main"
+# The job that carries the workflow rules (module docstring).
+PROBE = "workflow-rules-probe"
 # Fixed commit dates, so that the test repositories get the same commit hashes every run.
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Pipeline Tests",
@@ -78,7 +87,6 @@ def commit_all(repo: Path, message: str) -> None:
 class Pipeline:
     """The predefined variables GitLab sets for one kind of pipeline (and the ones it leaves unset)."""
 
-    name: str
     variables: dict[str, str]
 
     @property
@@ -99,7 +107,6 @@ class Pipeline:
 
 def merge_request(source_branch: str = "feature") -> Pipeline:
     return Pipeline(
-        "merge-request",
         {
             "CI_PIPELINE_SOURCE": "merge_request_event",
             "CI_MERGE_REQUEST_IID": "7",
@@ -111,11 +118,11 @@ def merge_request(source_branch: str = "feature") -> Pipeline:
     )
 
 
-def branch(name: str, **extra: str) -> Pipeline:
+def branch(name: str, source: str = "push", **extra: str) -> Pipeline:
+    """A pipeline of a branch: a push to it, or a `schedule`, a `web` (Run pipeline) or an `api` one."""
     return Pipeline(
-        "default-branch" if name == DEFAULT_BRANCH else "other-branch",
         {
-            "CI_PIPELINE_SOURCE": "push",
+            "CI_PIPELINE_SOURCE": source,
             "CI_COMMIT_BRANCH": name,
             "CI_COMMIT_REF_NAME": name,
             "CI_DEFAULT_BRANCH": DEFAULT_BRANCH,
@@ -124,11 +131,11 @@ def branch(name: str, **extra: str) -> Pipeline:
     )
 
 
-def tag(name: str, kind: str = "tag") -> Pipeline:
+def tag(name: str, source: str = "push") -> Pipeline:
+    """A pipeline of a tag: the push of the tag, or a `schedule` or a `web` one run for it."""
     return Pipeline(
-        kind,
         {
-            "CI_PIPELINE_SOURCE": "push",
+            "CI_PIPELINE_SOURCE": source,
             "CI_COMMIT_TAG": name,
             "CI_COMMIT_REF_NAME": name,
             "CI_DEFAULT_BRANCH": DEFAULT_BRANCH,
@@ -136,24 +143,52 @@ def tag(name: str, kind: str = "tag") -> Pipeline:
     )
 
 
-class GitlabCiLocal:
-    """gitlab-ci-local in one repository."""
+def key(pipeline: Pipeline, extra: dict[str, str] | None) -> tuple:
+    return tuple(sorted({**pipeline.variables, **(extra or {})}.items()))
 
-    def __init__(self, repo: Path):
+
+class GitlabCiLocal:
+    """gitlab-ci-local in one repository.
+
+    With ``workflow_probe``, the repository gets the probe job (module docstring) and
+    ``created_jobs`` tells which jobs GitLab runs, the workflow rules included. Listings are
+    kept per pipeline kind and variables: list a repository whose pipeline file no longer
+    changes."""
+
+    def __init__(self, repo: Path, *, workflow_probe: bool = False):
         self.repo = repo
         self.executable = gitlab_ci_local()
+        self.listings: dict[tuple, dict[str, dict]] = {}
+        self.workflow_probe = workflow_probe
+        if workflow_probe:
+            rules = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["workflow"]["rules"]
+            probe = {PROBE: {"stage": ".pre", "script": ["true"], "rules": rules}}
+            (repo / ".gitlab-ci-local.yml").write_text(yaml.safe_dump(probe))
 
     def __call__(self, *args: str, env: dict | None = None, check: bool = True, timeout: int = 600):
         return run([self.executable, "--no-color", *args], cwd=self.repo, env=env, check=check, timeout=timeout)
 
     def jobs(self, pipeline: Pipeline, extra: dict[str, str] | None = None) -> dict[str, dict]:
         """The jobs of the pipeline by name, as `--list-json` gives them (when:never included)."""
-        # The schema is checked by the dependency chain tests (and check-jsonschema): not again here.
-        result = self("--list-json", "--no-json-schema-validation", *pipeline.gitlab_ci_local_args(extra))
-        return {job["name"]: job for job in json.loads(result.stdout)}
+        if key(pipeline, extra) not in self.listings:
+            # The dependency chain tests (and check-jsonschema) check the schema: a listing does not.
+            listed = self("--list-json", "--no-json-schema-validation", *pipeline.gitlab_ci_local_args(extra)).stdout
+            # Warnings may come first on stdout: the JSON starts at the first "[".
+            jobs = json.loads(listed[listed.index("[") :])
+            self.listings[key(pipeline, extra)] = {job["name"]: job for job in jobs}
+        return self.listings[key(pipeline, extra)]
 
     def active_jobs(self, pipeline: Pipeline, extra: dict[str, str] | None = None) -> dict[str, dict]:
-        return {name: job for name, job in self.jobs(pipeline, extra).items() if job["when"] != "never"}
+        """The jobs whose rules let them run (the probe job left out), workflow rules aside."""
+        jobs = self.jobs(pipeline, extra)
+        return {name: job for name, job in jobs.items() if job["when"] != "never" and name != PROBE}
+
+    def created_jobs(self, pipeline: Pipeline, extra: dict[str, str] | None = None) -> dict[str, dict] | None:
+        """The jobs GitLab runs in this pipeline, or None where the workflow rules create no pipeline."""
+        assert self.workflow_probe, "created_jobs() needs the workflow probe"
+        if self.jobs(pipeline, extra)[PROBE]["when"] == "never":
+            return None
+        return self.active_jobs(pipeline, extra)
 
     def run_jobs(self, pipeline: Pipeline, *jobs: str, variables=None, env=None, check=True):
         """Run jobs with the shell executor, each in a clean copy of the tracked files."""
@@ -166,106 +201,6 @@ class GitlabCiLocal:
             env=env,
             check=check,
         )
-
-
-# ---------------------------------------------------------------------------------------
-# `rules:if` evaluation, for workflow:rules (gitlab-ci-local reads them for variables only,
-# it never stops a pipeline with them). Only what the pipeline uses, strictly: an
-# expression it cannot read is an error, so the rules stay simple enough to check here.
-#   $VAR   "string"   'string'   /regex/flags   null
-#   ==  !=  =~  !~   (a variable on the right of =~ holds /regex/flags)
-#   &&  ||   (&& binds tighter; no parentheses)
-# ---------------------------------------------------------------------------------------
-TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<variable>\$[A-Za-z_][A-Za-z0-9_]*)
-      | "(?P<dq>[^"]*)"
-      | '(?P<sq>[^']*)'
-      | /(?P<regex>(?:[^/\\]|\\.)*)/(?P<flags>[a-z]*)
-      | (?P<operator>==|!=|=~|!~|&&|\|\|)
-      | (?P<null>null)\b
-    )""",
-    re.VERBOSE,
-)
-
-
-class Regex(str):
-    """A /regex/flags literal."""
-
-
-def tokens(expression: str) -> list[tuple[str, object]]:
-    found, position = [], 0
-    while position < len(expression.rstrip()):
-        match = TOKEN.match(expression, position)
-        if match is None:
-            raise ValueError(f"cannot read {expression[position:]!r} in rules:if {expression!r}")
-        kind = match.lastgroup
-        if kind in ("dq", "sq"):
-            found.append(("value", match.group(kind)))
-        elif kind in ("regex", "flags"):
-            found.append(("value", Regex(f"/{match.group('regex')}/{match.group('flags')}")))
-        elif kind == "null":
-            found.append(("value", None))
-        else:
-            found.append((kind, match.group(kind)))
-        position = match.end()
-    return found
-
-
-def compile_pattern(value: str) -> re.Pattern:
-    match = re.fullmatch(r"/(.*)/([a-z]*)", value or "", re.DOTALL)
-    if match is None:
-        raise ValueError(f"{value!r} is not a /regex/ (GitLab wants the slashes)")
-    flags = re.IGNORECASE if "i" in match.group(2) else 0
-    return re.compile(match.group(1), flags)
-
-
-def comparison(part: list[tuple[str, object]], variables: dict[str, str]) -> bool:
-    def value(token):
-        kind, text = token
-        return variables.get(text[1:]) if kind == "variable" else text
-
-    if len(part) == 1:
-        single = value(part[0])
-        return bool(single)
-    if len(part) != 3 or part[1][0] != "operator":
-        raise ValueError(f"cannot read the comparison {part!r}")
-    left, operator, right = value(part[0]), part[1][1], value(part[2])
-    if operator in ("==", "!="):
-        return (left == right) == (operator == "==")
-    if operator in ("=~", "!~"):
-        matched = left is not None and compile_pattern(right).search(left) is not None
-        return matched == (operator == "=~")
-    raise ValueError(f"{operator} is not a comparison")
-
-
-def evaluate_if(expression: str, variables: dict[str, str]) -> bool:
-    """True when the `rules:if` expression holds for these variables (unset = absent)."""
-    alternatives, conjunction, part = [], [], []
-    for token in tokens(expression):
-        if token == ("operator", "||"):
-            conjunction.append(part)
-            alternatives.append(conjunction)
-            conjunction, part = [], []
-        elif token == ("operator", "&&"):
-            conjunction.append(part)
-            part = []
-        else:
-            part.append(token)
-    conjunction.append(part)
-    alternatives.append(conjunction)
-    return any(all(comparison(p, variables) for p in conj) for conj in alternatives)
-
-
-def workflow_runs(rules: list[dict], variables: dict[str, str]) -> bool:
-    """Whether GitLab creates the pipeline: the first rule that matches decides; none, no pipeline."""
-    for rule in rules:
-        unknown = set(rule) - {"if", "when"}
-        if unknown:
-            raise ValueError(f"workflow rule keys this evaluator does not know: {unknown}")
-        if "if" not in rule or evaluate_if(rule["if"], variables):
-            return rule.get("when", "always") != "never"
-    return False
 
 
 def global_variables(config: dict) -> dict[str, str]:

@@ -11,11 +11,20 @@ import shutil
 from pathlib import Path
 
 from tests.helpers import cache_lock
-from tests.podman import Podman, base_image, standin_python
+from tests.podman import Podman, base_image, standin_python, unavailable_reason
+from tests.require import unavailable
 
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 NODE_TAG = "docker.io/library/node:24-trixie-slim"
 COMMIT_HASH = "0123456789abcdef0123456789abcdef01234567"  # a made-up commit, shown by /health/
+
+
+def available_podman() -> Podman:
+    """podman on the isolated store; where podman cannot build, the test is unavailable, with the reason."""
+    reason = unavailable_reason()
+    if reason:
+        unavailable(reason)
+    return Podman()
 
 
 def node_standin(podman: Podman) -> str:
@@ -29,15 +38,21 @@ def node_standin(podman: Podman) -> str:
     return NODE_TAG
 
 
-def build_project(podman: Podman, project: Path, name: str, python_version: str = "3.13") -> dict[str, str]:
-    """Build the production and development targets; return {target: tag}."""
+def build_project(
+    podman: Podman,
+    project: Path,
+    name: str,
+    python_version: str = "3.13",
+    targets: tuple[str, ...] = ("production", "development"),
+) -> dict[str, str]:
+    """Build these targets (by default production and development); return {target: tag}."""
     base = base_image(podman, python_version)
     if (project / "frontend").exists():
         node_standin(podman)
     build_args = {"BASE_IMAGE": base, "COMMIT_HASH": COMMIT_HASH}
     tags = {}
     with cache_lock(f"project-{name}"):
-        for target in ("production", "development"):
+        for target in targets:
             tags[target] = f"localhost/dct-{name}:{target}"
             podman.build(project, tags[target], target=target, build_args=build_args)
     return tags

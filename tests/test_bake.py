@@ -73,7 +73,7 @@ def requirement_names(text: str) -> set[str]:
 
 
 @with_answers(*ANSWER_SETS)
-@pytest.mark.parametrize("name", ["requirements", "requirements-test"])
+@pytest.mark.parametrize("name", ["requirements", "requirements-test", "requirements-tools"])
 def test_requirements_are_compiled_from_their_in_file_and_pinned_with_hashes(project, name):
     wanted = requirement_names((project / f"{name}.in").read_text())
     compiled = parse_requirements((project / f"{name}.txt").read_text())
@@ -139,7 +139,10 @@ def test_the_projects_own_relock_reproduces_the_shipped_lock_files(tmp_path, ans
     so a relock that changes no .in file changes nothing even after new releases.
     """
     project = Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path), extra_context=answers))
-    shipped = {name: (project / name).read_bytes() for name in ("requirements.txt", "requirements-test.txt")}
+    shipped = {
+        name: (project / name).read_bytes()
+        for name in ("requirements.txt", "requirements-test.txt", "requirements-tools.txt")
+    }
     env = {**path_with(BIN), "UV_PYTHON_DOWNLOADS": "never"}
 
     result = run(["bin/lock-requirements"], cwd=project, env=env, check=False)

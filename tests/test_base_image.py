@@ -70,30 +70,45 @@ def test_scripts_are_executable():
 # the entrypoint's edge cases, run by the host's bash (no podman needed)
 
 
-def entrypoint(*command: str, **env: str) -> subprocess.CompletedProcess:
-    """Run base-image/entrypoint with only PATH and ``env`` in the environment."""
+def entrypoint(*command: str, secrets: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    """Run base-image/entrypoint with only PATH and ``env`` in the environment; ``secrets``, where
+    given, is the one secrets directory (ENTRYPOINT_SECRET_DIRS), as /run/secrets is in a container."""
+    if secrets is not None:
+        env = {"ENTRYPOINT_SECRET_DIRS": str(secrets), **env}
     return run(["bash", ENTRYPOINT, *command], env={"PATH": os.environ["PATH"], **env})
 
 
-def test_entrypoint_strips_trailing_newlines_only(tmp_path):
+@pytest.mark.parametrize(
+    ("content", "value"),
+    [
+        ("line one\nline two\n\n", "line one\nline two"),
+        ("s3cret\r\n", "s3cret"),
+        ("s3cret\r\n\r\n", "s3cret"),
+        ("in\r\nside\r\n", "in\r\nside"),
+    ],
+    ids=["newlines", "crlf", "crlf-twice", "inner-crlf-kept"],
+)
+def test_entrypoint_strips_trailing_newlines_and_carriage_returns_only(tmp_path, content, value):
     secret = tmp_path / "secret"
-    secret.write_text("line one\nline two\n\n")
-    result = entrypoint("printenv", "TOKEN", TOKEN_FILE=str(secret))
+    secret.write_bytes(content.encode())
+    result = entrypoint(
+        "python3", "-c", "import os; print(repr(os.environ['TOKEN']))", secrets=tmp_path, TOKEN_FILE=str(secret)
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "line one\nline two\n"
+    assert result.stdout == repr(value) + "\n"
 
 
 def test_entrypoint_removes_the_file_variable(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("x")
-    result = entrypoint("sh", "-c", 'echo "${TOKEN_FILE-unset}"', TOKEN_FILE=str(secret))
+    result = entrypoint("sh", "-c", 'echo "${TOKEN_FILE-unset}"', secrets=tmp_path, TOKEN_FILE=str(secret))
     assert result.stdout == "unset\n"
 
 
 def test_entrypoint_refuses_both_name_and_file(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("from-file")
-    result = entrypoint("true", TOKEN="from-env", TOKEN_FILE=str(secret))
+    result = entrypoint("true", secrets=tmp_path, TOKEN="from-env", TOKEN_FILE=str(secret))
     assert result.returncode == 1
     assert result.stderr == "entrypoint: both TOKEN and TOKEN_FILE are set; set only one of them\n"
     assert "from-file" not in result.stderr
@@ -103,31 +118,83 @@ def test_entrypoint_refuses_both_name_and_file(tmp_path):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("", "TOKEN_FILE is empty"),
-        ("{tmp}", "is a directory"),
+        ("{tmp}/subdir", "is a directory"),
         ("{tmp}/nope", "does not exist"),
+        ("{tmp}/fifo", "is not a regular file"),
+        ("{tmp}/zero", "is not a regular file"),
     ],
+    ids=["directory", "missing", "fifo", "device"],
 )
-def test_entrypoint_rejects_bad_paths(tmp_path, value, message):
-    result = entrypoint("echo", "ran", TOKEN_FILE=value.format(tmp=tmp_path))
+def test_entrypoint_rejects_anything_but_a_regular_file_at_once(tmp_path, value, message):
+    (tmp_path / "subdir").mkdir()
+    os.mkfifo(tmp_path / "fifo")  # nobody writes to it: opening it for reading would block forever
+    (tmp_path / "zero").symlink_to("/dev/zero")  # endless: reading it would never finish
+    started = time.monotonic()
+    result = entrypoint("echo", "ran", secrets=tmp_path, TOKEN_FILE=value.format(tmp=tmp_path))
+    assert time.monotonic() - started < 10
     assert result.returncode == 1
     assert result.stdout == ""
     assert message in result.stderr
+    assert value.format(tmp=tmp_path) in result.stderr
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_entrypoint_leaves_known_path_variables_alone():
-    result = entrypoint("printenv", "SSL_CERT_FILE", SSL_CERT_FILE="/does/not/exist")
+def test_entrypoint_follows_a_symlink_to_a_regular_file(tmp_path):
+    """Kubernetes secret volumes hold symlinks into a ..data directory."""
+    (tmp_path / "..data").mkdir()
+    (tmp_path / "..data" / "token").write_text("k8s-value\n")
+    (tmp_path / "token").symlink_to("..data/token")
+    result = entrypoint("printenv", "TOKEN", secrets=tmp_path, TOKEN_FILE=str(tmp_path / "token"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "/does/not/exist\n"
+    assert result.stdout == "k8s-value\n"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOG_FILE", "/var/log/app.log"),
+        ("CA_BUNDLE_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+        ("PGSSLROOTCERT_FILE", "/does/not/exist"),
+        ("RELATIVE_FILE", "run/secrets/token"),
+        ("EMPTY_FILE", ""),
+    ],
+)
+def test_entrypoint_leaves_file_variables_outside_the_secrets_directories_alone(tmp_path, variable, value):
+    name = variable.removesuffix("_FILE")
+    result = entrypoint(
+        "python3",
+        "-c",
+        f"import os; print(repr(os.environ[{variable!r}]), {name!r} in os.environ)",
+        secrets=tmp_path,
+        **{variable: value},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{value!r} False\n"
+
+
+def test_entrypoint_maps_below_run_secrets_by_default():
+    """Without ENTRYPOINT_SECRET_DIRS, a path below /run/secrets/ is a secret: on a host without
+    such a file that is the missing-file error, proving the rule applies."""
+    result = entrypoint("true", TOKEN_FILE="/run/secrets/dct-test-no-such-secret")
+    assert result.returncode == 1
+    assert result.stderr == "entrypoint: TOKEN_FILE: file '/run/secrets/dct-test-no-such-secret' does not exist\n"
+    outside = entrypoint("printenv", "TOKEN_FILE", TOKEN_FILE="/run/secretsx/token")
+    assert outside.stdout == "/run/secretsx/token\n"
+
+
+def test_entrypoint_leaves_known_path_variables_alone(tmp_path):
+    result = entrypoint("printenv", "SSL_CERT_FILE", secrets=tmp_path, SSL_CERT_FILE=f"{tmp_path}/does-not-exist")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{tmp_path}/does-not-exist\n"
 
 
 def test_entrypoint_ignore_list_can_be_replaced(tmp_path):
-    secret = tmp_path / "secret"
-    secret.write_text("x")
-    ignored = entrypoint("printenv", "MY_PATH_FILE", MY_PATH_FILE="/nowhere", ENTRYPOINT_FILE_ENV_IGNORE="MY_PATH_FILE")
-    assert ignored.stdout == "/nowhere\n"
-    replaced = entrypoint("true", SSL_CERT_FILE="/nowhere", ENTRYPOINT_FILE_ENV_IGNORE="")
+    nowhere = f"{tmp_path}/nowhere"
+    ignored = entrypoint(
+        "printenv", "MY_PATH_FILE", secrets=tmp_path, MY_PATH_FILE=nowhere, ENTRYPOINT_FILE_ENV_IGNORE="MY_PATH_FILE"
+    )
+    assert ignored.stdout == nowhere + "\n"
+    replaced = entrypoint("true", secrets=tmp_path, SSL_CERT_FILE=nowhere, ENTRYPOINT_FILE_ENV_IGNORE="")
     assert replaced.returncode == 1
     assert "SSL_CERT_FILE" in replaced.stderr
 
@@ -135,7 +202,7 @@ def test_entrypoint_ignore_list_can_be_replaced(tmp_path):
 def test_entrypoint_rejects_values_too_large_for_the_environment(tmp_path):
     big = tmp_path / "big"
     big.write_text("x" * 140_000)
-    result = entrypoint("true", TOKEN_FILE=str(big))
+    result = entrypoint("true", secrets=tmp_path, TOKEN_FILE=str(big))
     assert result.returncode == 1
     assert "too large" in result.stderr
 

@@ -10,7 +10,6 @@ tests/test_project_suite.py.)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -21,7 +20,7 @@ import yaml
 
 from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import OPTION_SETS, OPTIONS, with_answers
-from tests.helpers import CACHE_DIR, build_once, run
+from tests.helpers import run
 from tests.require import port_open, unavailable
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
@@ -34,6 +33,10 @@ FORBIDDEN = {
 }
 # The questions' own names (docs on answers and cruft) name no part: they are not traces.
 QUESTION_NAMES = re.compile(r"\buse_(celery|cron|frontend)\b")
+# GitLab's own field names, which name no part, in the files that configure GitLab: a
+# pipeline schedule's `cron` and `cron_timezone` (bin/setup-gitlab, .gitlab/settings.toml).
+GITLAB_SCHEDULE_FIELDS = re.compile(r"\bcron(_timezone)?\b")
+NOT_PARTS = {"bin/setup-gitlab": GITLAB_SCHEDULE_FIELDS, ".gitlab/settings.toml": GITLAB_SCHEDULE_FIELDS}
 # Build output of running a project, not part of what the template generates.
 NOT_GENERATED = {"__pycache__", ".pytest_cache"}
 STATIC_TAG = re.compile(r"""\{%\s*static\s+(['"])(?P<name>[^'"]+)\1\s*%\}""")
@@ -70,7 +73,8 @@ def traces(project: Path, pattern: re.Pattern) -> list[str]:
         except UnicodeDecodeError:
             continue
         for number, line in enumerate(text.splitlines(), start=1):
-            if pattern.search(QUESTION_NAMES.sub("", line)):
+            not_parts = NOT_PARTS.get(relative.as_posix(), QUESTION_NAMES)
+            if pattern.search(not_parts.sub("", QUESTION_NAMES.sub("", line))):
                 found.append(f"{relative}:{number}: {line.strip()}")
     return found
 
@@ -131,6 +135,18 @@ def test_traces_respects_word_boundaries(tmp_path):
         "notes.txt:3: CELERY_BEAT_SCHEDULE",
     ]
     assert traces(tmp_path, FORBIDDEN["use_frontend"]) == ["notes.txt:5: **/node_modules", "notes.txt:6: run: npm ci"]
+
+
+def test_traces_leave_out_gitlabs_schedule_fields_only_where_gitlab_is_configured(tmp_path):
+    (tmp_path / ".gitlab").mkdir()
+    schedule = 'schedules = [{ cron = "0 4 * * 1", cron_timezone = "UTC" }]\n'
+    (tmp_path / ".gitlab" / "settings.toml").write_text(schedule + "# runs supercronic\n")
+    (tmp_path / "notes.toml").write_text(schedule)
+
+    assert traces(tmp_path, FORBIDDEN["use_cron"]) == [
+        ".gitlab/settings.toml:2: # runs supercronic",
+        f"notes.toml:1: {schedule.strip()}",
+    ]
 
 
 def test_dockerfile_stages_resolve_global_args(tmp_path):
@@ -254,34 +270,6 @@ def test_frontend_is_wired_in_when_switched_on(project):
 # ---- the frontend really builds, and Django serves the build ---------------------------
 
 
-def frontend_hash(frontend: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(frontend.rglob("*")):
-        if path.is_file() and "dist" not in path.relative_to(frontend).parts:
-            digest.update(path.relative_to(frontend).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@pytest.fixture(scope="session")
-def frontend_build(bake) -> Path:
-    """The default project's frontend/, after `npm ci && npm run build`: once per session
-    (per xdist worker, and cached by the frontend's hash across them), with npm's cache
-    under the template's cache directory."""
-    npm = shutil.which("npm")
-    if npm is None:
-        unavailable("npm is not installed (Debian: apt-get install nodejs npm)")
-    source = bake() / "frontend"
-    env = {"npm_config_cache": str(CACHE_DIR / "npm"), "npm_config_update_notifier": "false"}
-
-    def npm_build(build: Path) -> None:
-        shutil.copytree(source, build, dirs_exist_ok=True)
-        run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
-        run([npm, "run", "build"], cwd=build, env=env)
-
-    build = build_once(CACHE_DIR / "frontend-builds" / frontend_hash(source), npm_build)
-    return build
-
-
 def static_names(project: Path) -> set[str]:
     templates = project / project.name / "templates"
     return {match["name"] for path in templates.rglob("*.html") for match in STATIC_TAG.finditer(path.read_text())}
@@ -340,7 +328,7 @@ def test_collectstatic_serves_the_frontend_build(frontend_build, default_project
 
 @pytest.mark.services
 def test_celery_worker_test_really_runs_against_redis(bake, venv_for):
-    """The generated test skips without Redis; here Redis must answer and the test must pass."""
+    """The generated test skips without Redis; in the template suite Redis must answer and the test pass."""
     if not port_open("127.0.0.1", 6379):
         unavailable("no Redis answers on 127.0.0.1:6379")
     project = bake()

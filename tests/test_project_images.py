@@ -106,6 +106,27 @@ def test_production_serves_health_read_only_without_capabilities(production):
     assert container.inspect()["HostConfig"]["ReadonlyRootfs"] is True
 
 
+# A line of gunicorn's, Django's or Python's that reports a problem.
+PROBLEM_LINE = re.compile(r"\[(ERROR|WARNING|CRITICAL)\]|\b(ERROR|WARNING|CRITICAL)\b|Traceback|Warning:")
+# Except the health probe's own reports: a probe that took longer than HEALTH_CHECK_TIMEOUT while
+# the machine was busy starting up (the fixture has waited for a 200 since).
+HEALTH_PROBE = re.compile(r"\.core\.health Health check \w+ failed|django\.request Service Unavailable: /health/")
+
+
+@BOTH
+def test_production_starts_read_only_without_error_or_warning_lines(production):
+    """gunicorn's control socket, or anything else that wants to write, would say so on every start."""
+    container, port = production
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=10) as response:
+        assert response.status == 200
+
+    logs = container.logs()
+
+    assert "Booting worker" in logs
+    problems = [line for line in logs.splitlines() if PROBLEM_LINE.search(line) and not HEALTH_PROBE.search(line)]
+    assert problems == [], "\n".join(problems)
+
+
 @BOTH
 def test_production_runs_as_an_unprivileged_user(production):
     container, _ = production

@@ -51,12 +51,6 @@ def test_compose_secrets_exist_and_the_app_reads_them_as_files(project, answers)
     assert "healthcheck" in compose["services"]["db"]
 
 
-def test_dockerignore_keeps_out_history_environments_secrets_and_build_output(project, answers):
-    ignored = {line for line in (project / ".dockerignore").read_text().splitlines() if not line.startswith("#")}
-    assert {".git", ".venv", ".env", ".env.*", "dev-secrets", "staticfiles"} <= ignored
-    assert ({"**/node_modules", "frontend/dist"} <= ignored) == answers["use_frontend"]
-
-
 def test_dockerfile_stages_each_have_a_comment(project):
     lines = (project / "Dockerfile").read_text().splitlines()
     for index, line in enumerate(lines):

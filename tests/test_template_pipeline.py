@@ -4,13 +4,13 @@ Checked against GitLab's schema (check-jsonschema), for consistency with cookiec
 and base-image/Dockerfile, with shellcheck, by running the base-image job's smoke test
 (.ci/smoke-test-base-image, with buildah) on the test suite's base image, and with
 gitlab-ci-local (tests/gitlab.py) listing the jobs of a push to main, a feature branch,
-the weekly schedule and a merge request. gitlab-ci-local evaluates job rules, `changes`
-against origin/main included, but not `workflow: rules`: tests/gitlab.py's evaluator
-checks those.
+the weekly schedule, a merge request and a tag: job rules, `changes` against origin/main
+included, and the workflow rules through the probe job.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -21,9 +21,10 @@ import yaml
 
 from tests import podman as podman_module
 from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
-from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, Pipeline, branch, merge_request, tag, workflow_runs
-from tests.helpers import run, tool
+from tests.gitlab import DEFAULT_BRANCH, PROBE, GitlabCiLocal, branch, merge_request, tag
+from tests.helpers import path_with, run, tool
 from tests.require import unavailable
+from tests.stubs import LOG, calls, stand_ins
 from tests.template_repo import TemplateRepo, git_environment
 
 PIPELINE_FILE = TEMPLATE_DIR / ".gitlab-ci.yml"
@@ -31,6 +32,23 @@ DOCKERFILE = TEMPLATE_DIR / "base-image" / "Dockerfile"
 SMOKE_TEST = TEMPLATE_DIR / ".ci" / "smoke-test-base-image"
 LABEL_ARGS = {"PYTHON_VERSION", "IMAGE_SOURCE", "IMAGE_REVISION", "IMAGE_CREATED", "IMAGE_VERSION"}
 BASE_IMAGE_JOBS = {f"base-image: [{version}]" for version in COOKIECUTTER_JSON["python_version"]}
+BUILD_SCRIPT = TEMPLATE_DIR / ".ci" / "build-base-image"
+REPOSITORY = yaml.safe_load(PIPELINE_FILE.read_text())["variables"]["BASE_IMAGE_REPOSITORY"]
+PROJECT_URL = "https://gitlab.example.com/agency/django-container-template"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+PASSWORD = "made-up-job-token"
+TODAY, CREATED = "20260105", "2026-01-05T04:00:00Z"
+DATED, MOVING = f"{REPOSITORY}:3.13-{TODAY}", f"{REPOSITORY}:3.13"
+BUILDAH_ENV = ("BUILDAH_FORMAT", "BUILDAH_ISOLATION", "STORAGE_DRIVER")
+# `date -u +FORMAT` at a fixed moment.
+FIXED_DATE = f"""
+if tool == "date":
+    print({{"+%Y%m%d": {TODAY!r}, "+%Y-%m-%dT%H:%M:%SZ": {CREATED!r}}}[args[-1]])
+"""
+SMOKE_TEST_FAILS = """
+if os.environ.get("STUB_SMOKE_TEST_FAILS") == "1":
+    sys.exit("smoke test FAILED")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +56,32 @@ def pipeline() -> dict:
     return yaml.safe_load(PIPELINE_FILE.read_text())
 
 
-def script_of(job: dict) -> str:
-    return "\n".join(job.get("before_script", []) + job["script"])
+@pytest.fixture
+def build_base_image(tmp_path, pipeline):
+    """Run .ci/build-base-image with the base-image job's variables (PUSH as given), in a copy
+    of the repository's .ci/ with stand-ins (tests/stubs.py) for buildah, date and the smoke
+    test, which all record into one log. Returns the result and the recorded calls."""
+    stubs = stand_ins(tmp_path / "stubs", ("buildah", "date"), FIXED_DATE, env=BUILDAH_ENV)
+    root = tmp_path / "repo"
+    stand_ins(root / ".ci", ("smoke-test-base-image",), SMOKE_TEST_FAILS, log=stubs / LOG)
+    shutil.copy2(BUILD_SCRIPT, root / ".ci")
+
+    def build(**variables: str):
+        env = {
+            **path_with(stubs),
+            **pipeline["variables"],
+            **pipeline["base-image"]["variables"],
+            "PYTHON_VERSION": "3.13",
+            "CI_PROJECT_URL": PROJECT_URL,
+            "CI_COMMIT_SHA": COMMIT,
+            "CI_REGISTRY_USER": "gitlab-ci-token",
+            "CI_REGISTRY_PASSWORD": PASSWORD,
+            **variables,
+        }
+        result = run([root / ".ci" / BUILD_SCRIPT.name], cwd=root, env=env, check=False)
+        return result, calls(stubs)
+
+    return build
 
 
 def test_pipeline_passes_gitlabs_schema():
@@ -56,9 +98,32 @@ def test_pipeline_passes_gitlabs_schema():
     )
 
 
-def test_the_test_job_runs_the_template_suite(pipeline):
-    assert "bash .ci/run" in pipeline["test"]["script"]
+def test_every_job_runs_one_script_of_ci(pipeline):
+    """No inline shell: each job's work is one executable script under .ci/."""
+    jobs = {name: job for name, job in pipeline.items() if isinstance(job, dict) and "script" in job}
+    for name, job in jobs.items():
+        assert not {"before_script", "after_script"} & set(job), name
+        (command,) = job["script"]
+        assert command.startswith(".ci/"), f"{name}: keep the work in a script under .ci/"
+        assert os.access(TEMPLATE_DIR / command, os.X_OK), f"{name} runs {command}, which is not an executable file"
+    assert {name: job["script"] for name, job in jobs.items()} == {
+        "test": [".ci/run"],
+        "base-image": [".ci/build-base-image"],
+    }
+
+
+def test_the_test_job_runs_the_template_suite():
     assert "make test" in (TEMPLATE_DIR / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("script", sorted(path.name for path in (TEMPLATE_DIR / ".ci").iterdir()))
+def test_ci_scripts_pass_shellcheck(script):
+    path = TEMPLATE_DIR / ".ci" / script
+    text = path.read_text()
+    assert os.access(path, os.X_OK), "not executable"
+    shell = {"#!/bin/sh": "sh", "#!/usr/bin/env bash": "bash"}[text.splitlines()[0]]
+    assert {"sh": "\nset -eu\n", "bash": "\nset -euo pipefail\n"}[shell] in text
+    run([tool("shellcheck"), f"--shell={shell}", path], cwd=TEMPLATE_DIR)
 
 
 def test_base_image_is_built_for_every_supported_python(pipeline):
@@ -67,29 +132,6 @@ def test_base_image_is_built_for_every_supported_python(pipeline):
 
 def test_base_image_is_pushed_where_generated_projects_pull_it_from(pipeline):
     assert pipeline["variables"]["BASE_IMAGE_REPOSITORY"] == COOKIECUTTER_JSON["base_image"]
-
-
-def test_build_args_are_the_ones_the_base_image_dockerfile_declares(pipeline):
-    script = script_of(pipeline["base-image"])
-    passed = set(re.findall(r"--build-arg (\w+)=", script))
-    declared = set(re.findall(r"^ARG (\w+)", DOCKERFILE.read_text(), flags=re.MULTILINE))
-
-    assert passed == LABEL_ARGS
-    assert passed <= declared
-    assert '--tag "$BASE_IMAGE_REPOSITORY:$PYTHON_VERSION-$today"' in script
-    assert '--tag "$BASE_IMAGE_REPOSITORY:$PYTHON_VERSION"' in script
-    assert re.search(r"today=\$\(date -u \+%Y%m%d\)", script)
-
-
-def test_images_are_built_by_buildah_without_privileges(pipeline):
-    job = pipeline["base-image"]
-    assert job["image"] == "$BUILDAH_IMAGE"
-    assert pipeline["variables"]["BUILDAH_IMAGE"].startswith("quay.io/buildah/stable:v")
-    assert job["variables"]["BUILDAH_FORMAT"] == "docker"
-    assert job["variables"]["BUILDAH_ISOLATION"] == "chroot"
-    assert "services" not in job
-    assert "docker " not in script_of(job)
-    assert "dind" not in PIPELINE_FILE.read_text()
 
 
 def test_only_the_schedule_and_the_default_branch_push(pipeline):
@@ -102,26 +144,88 @@ def test_only_the_schedule_and_the_default_branch_push(pipeline):
     ]
 
 
-def test_base_image_is_smoke_tested_before_anything_is_pushed(pipeline):
-    script = pipeline["base-image"]["script"]
-    smoke = '.ci/smoke-test-base-image "$BASE_IMAGE_REPOSITORY:$PYTHON_VERSION-$today" "$PYTHON_VERSION"'
-    position = {
-        "build": next(i for i, line in enumerate(script) if line.startswith("buildah build")),
-        "smoke": script.index(smoke),
-        "push": next(i for i, line in enumerate(script) if "buildah push" in line),
+def test_images_are_built_by_buildah_without_privileges(pipeline, build_base_image):
+    job = pipeline["base-image"]
+    assert job["image"] == "$BUILDAH_IMAGE"
+    assert pipeline["variables"]["BUILDAH_IMAGE"].startswith("quay.io/buildah/stable:v")
+    assert "services" not in job
+    assert "dind" not in PIPELINE_FILE.read_text()
+
+    _, recorded = build_base_image(PUSH="true")
+
+    assert {call["tool"] for call in recorded} == {"date", "buildah", "smoke-test-base-image"}  # no docker
+    for call in recorded:
+        if call["tool"] == "buildah":
+            assert call["env"] == {"BUILDAH_FORMAT": "docker", "BUILDAH_ISOLATION": "chroot", "STORAGE_DRIVER": "vfs"}
+
+
+def test_build_args_are_the_ones_the_base_image_dockerfile_declares(build_base_image):
+    result, recorded = build_base_image()
+
+    assert result.returncode == 0, result.stderr
+    (args,) = [call["args"] for call in recorded if call["tool"] == "buildah" and call["args"][0] == "build"]
+    passed = dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "--build-arg")
+    declared = set(re.findall(r"^ARG (\w+)", DOCKERFILE.read_text(), flags=re.MULTILINE))
+    assert set(passed) == LABEL_ARGS
+    assert declared >= LABEL_ARGS
+    assert passed == {
+        "PYTHON_VERSION": "3.13",
+        "IMAGE_SOURCE": PROJECT_URL,
+        "IMAGE_REVISION": COMMIT,
+        "IMAGE_CREATED": CREATED,
+        "IMAGE_VERSION": f"3.13-{TODAY}",
     }
-    assert position["build"] < position["smoke"] < position["push"]
-    # Every pipeline that builds runs it (merge requests too), and a failure stops the job.
-    assert not any("exit 0" in line for line in script[: position["smoke"]])
+    assert [args[i + 1] for i, arg in enumerate(args) if arg == "--tag"] == [DATED, MOVING]
+    # Every build starts from the newest upstream image (the weekly rebuild's point).
+    assert {"--pull=always", "--no-cache"} <= set(args)
+    assert args[-1] == "base-image"
+    assert all(call["args"][0] == "-u" for call in recorded if call["tool"] == "date"), "the date in UTC"
+
+
+@pytest.mark.parametrize("credentials", ["job-token", "deploy-token"])
+def test_base_image_is_checked_then_pushed_dated_tag_first(build_base_image, credentials):
+    deploy_token = {"BASE_IMAGE_REGISTRY_USER": "deploy-token-user", "BASE_IMAGE_REGISTRY_PASSWORD": "made-up-deploy"}
+
+    result, recorded = build_base_image(PUSH="true", **(deploy_token if credentials == "deploy-token" else {}))
+
+    assert result.returncode == 0, result.stderr
+    steps = [(call["tool"], call["args"][0]) for call in recorded if call["tool"] != "date"]
+    assert steps == [
+        ("buildah", "build"),
+        ("buildah", "inspect"),
+        ("smoke-test-base-image", DATED),
+        ("buildah", "login"),
+        ("buildah", "push"),
+        ("buildah", "push"),
+    ]
+    smoke, login, *pushes = recorded[-4:]
+    assert smoke["args"] == [DATED, "3.13"]
+    if credentials == "job-token":
+        user, password = "gitlab-ci-token", PASSWORD
+    else:
+        user, password = deploy_token["BASE_IMAGE_REGISTRY_USER"], deploy_token["BASE_IMAGE_REGISTRY_PASSWORD"]
+    assert login["args"] == ["login", "--username", user, "--password-stdin", REPOSITORY.split("/")[0]]
+    assert login["stdin"] == password  # on stdin, never on the command line
+    # The dated tag first: the moving <python> tag only ever names a pushed, dated image.
+    assert [push["args"] for push in pushes] == [["push", DATED], ["push", MOVING]]
+
+
+def test_a_failing_image_check_stops_the_job_before_any_push(pipeline, build_base_image):
     assert "allow_failure" not in pipeline["base-image"]
 
+    result, recorded = build_base_image(PUSH="true", STUB_SMOKE_TEST_FAILS="1")
 
-def test_smoke_test_script_passes_shellcheck():
-    text = SMOKE_TEST.read_text()
-    assert SMOKE_TEST.stat().st_mode & 0o111, "not executable"
-    assert text.startswith("#!/bin/sh\n")
-    assert "\nset -eu\n" in text
-    run([tool("shellcheck"), "--shell=sh", SMOKE_TEST], cwd=TEMPLATE_DIR)
+    assert result.returncode != 0
+    assert "smoke test FAILED" in result.stderr
+    assert not [call for call in recorded if call["tool"] == "buildah" and call["args"][0] in ("login", "push")]
+
+
+def test_without_push_the_image_is_only_built_and_checked(build_base_image):
+    result, recorded = build_base_image()
+
+    assert result.returncode == 0, result.stderr
+    assert [call["tool"] for call in recorded if call["tool"] != "date"][-1] == "smoke-test-base-image"
+    assert f"Built {DATED}; not pushed (PUSH=false)." in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -193,59 +297,83 @@ def test_smoke_test_fails_on_a_broken_image(built_base_image):
     assert "the entrypoint mapped SMOKE_TEST_SECRET_FILE" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["test", "base-image"])
-def test_job_scripts_pass_shellcheck(pipeline, tmp_path, name):
-    script = tmp_path / f"{name}.sh"
-    script.write_text("#!/bin/bash\nset -e\n" + script_of(pipeline[name]) + "\n")
-
-    run([tool("shellcheck"), "--shell=bash", script], cwd=tmp_path)
-
-
 # ---- which jobs each kind of pipeline gets ---------------------------------------------------
 
-SCHEDULE = Pipeline("schedule", {**branch(DEFAULT_BRANCH).variables, "CI_PIPELINE_SOURCE": "schedule"})
-WORKFLOW_CASES = {
-    "merge-request": (merge_request(), True),
-    "push-to-main": (branch(DEFAULT_BRANCH), True),
-    "push-to-a-branch": (branch("feature"), True),
-    "push-to-a-branch-with-an-open-merge-request": (branch("feature", CI_OPEN_MERGE_REQUESTS="agency/t!7"), False),
-    "schedule": (SCHEDULE, True),
-    "tag": (tag("v1.0.0"), True),
+# Each kind of pipeline: the file its commit changes (None: nothing), and the jobs it runs
+# (None: the workflow rules create no pipeline).
+DOCKERFILE_CHANGE = "base-image/Dockerfile"
+SCRIPT_CHANGE = ".ci/build-base-image"
+CASES = {
+    "merge-request": (merge_request(), None, {"test"}),
+    "merge-request-changing-the-base-image": (merge_request(), DOCKERFILE_CHANGE, {"test", *BASE_IMAGE_JOBS}),
+    "merge-request-changing-its-build-script": (merge_request(), SCRIPT_CHANGE, {"test", *BASE_IMAGE_JOBS}),
+    "push-to-main": (branch(DEFAULT_BRANCH), None, {"test"}),
+    "push-to-main-changing-the-base-image": (branch(DEFAULT_BRANCH), DOCKERFILE_CHANGE, {"test", *BASE_IMAGE_JOBS}),
+    "push-to-a-branch": (branch("feature"), None, {"test"}),
+    "push-to-a-branch-changing-the-base-image": (branch("feature"), DOCKERFILE_CHANGE, {"test"}),
+    "push-to-a-branch-with-an-open-merge-request": (
+        branch("feature", CI_OPEN_MERGE_REQUESTS="agency/t!7"),
+        DOCKERFILE_CHANGE,
+        None,
+    ),
+    "weekly-schedule": (branch(DEFAULT_BRANCH, "schedule"), None, BASE_IMAGE_JOBS),
+    "tag": (tag("v1.0.0"), None, {"test"}),
 }
 
 
-@pytest.mark.parametrize(("kind", "runs"), WORKFLOW_CASES.values(), ids=WORKFLOW_CASES)
-def test_workflow_creates_one_pipeline_per_change(pipeline, kind, runs):
-    """gitlab-ci-local does not apply workflow:rules, so tests/gitlab.py evaluates them."""
-    assert workflow_runs(pipeline["workflow"]["rules"], kind.variables) == runs
+@pytest.fixture(scope="module")
+def template_repos(tmp_path_factory):
+    """gitlab-ci-local with the workflow probe in a copy of the template (a git repo whose
+    origin/main is its commit), as it is or with a commit that changes one file: made once
+    per module and change, each listing shared. `changes` compares the working tree with
+    origin/main."""
+    repos: dict[str | None, GitlabCiLocal] = {}
+
+    def repo_for(changed: str | None) -> GitlabCiLocal:
+        if changed not in repos:
+            path = tmp_path_factory.mktemp("template") / "template"
+            repo = TemplateRepo.copy_of_working_tree(path, git_environment(path.parent / "home"))
+            repo.commit("The template")
+            repo.add_gitlab_remote("https://gitlab.example.com/agency/django-container-template.git", DEFAULT_BRANCH)
+            if changed:
+                repo.append_line(changed, "# A change.")
+                repo.commit(f"Change {changed}")
+            repos[changed] = GitlabCiLocal(repo.path, workflow_probe=True)
+        return repos[changed]
+
+    return repo_for
 
 
-JOB_CASES = {
-    "push-to-main": (branch(DEFAULT_BRANCH), False, {"test"}),
-    "push-to-main-changing-the-base-image": (branch(DEFAULT_BRANCH), True, {"test", *BASE_IMAGE_JOBS}),
-    "push-to-a-branch-changing-the-base-image": (branch("feature"), True, {"test"}),
-    "weekly-schedule": (SCHEDULE, False, BASE_IMAGE_JOBS),
-    "merge-request": (merge_request(), False, {"test"}),
-    "merge-request-changing-the-base-image": (merge_request(), True, {"test", *BASE_IMAGE_JOBS}),
-}
+@pytest.mark.parametrize(("kind", "changed", "expected"), CASES.values(), ids=CASES)
+def test_pipeline_jobs(template_repos, kind, changed, expected):
+    gcl = template_repos(changed)
+
+    assert set(gcl.jobs(kind)) - {PROBE} == {"test", *BASE_IMAGE_JOBS}
+    created = gcl.created_jobs(kind)
+    assert (None if created is None else set(created)) == expected
 
 
-@pytest.mark.parametrize(("kind", "changes_base_image", "expected"), JOB_CASES.values(), ids=JOB_CASES)
-def test_pipeline_jobs(tmp_path, kind, changes_base_image, expected):
-    """gitlab-ci-local lists the jobs; `changes` compares the working tree with origin/main."""
-    env = git_environment(tmp_path / "home")
-    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
-    repo.commit("The template")
-    # What GitLab has: origin/main at this commit, main the default branch.
+@pytest.mark.parametrize(
+    ("kind", "pushes"),
+    [(branch(DEFAULT_BRANCH, "schedule"), True), (branch(DEFAULT_BRANCH), True), (merge_request(), False)],
+    ids=["weekly-schedule", "push-to-main", "merge-request"],
+)
+def test_the_base_image_job_pushes_where_its_rules_say(tmp_path, kind, pushes):
+    """The job run by gitlab-ci-local (shell executor) on a change to base-image/: the PUSH
+    its rules set reaches the script. A stand-in replaces the smoke test in the copy."""
+    repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", git_environment(tmp_path / "home"))
+    stubs = stand_ins(tmp_path / "stubs", ("buildah", "date"), FIXED_DATE, env=BUILDAH_ENV)
+    stand_ins(repo.path / ".ci", ("smoke-test-base-image",), SMOKE_TEST_FAILS, log=stubs / LOG)
+    repo.commit("The template, with a stand-in smoke test")
     repo.add_gitlab_remote("https://gitlab.example.com/agency/django-container-template.git", DEFAULT_BRANCH)
-    branch_name = kind.variables.get("CI_COMMIT_REF_NAME", DEFAULT_BRANCH)
-    if branch_name != DEFAULT_BRANCH:
-        repo.git("switch", "--quiet", "--create", branch_name)
-    if changes_base_image:
-        repo.append_line("base-image/Dockerfile", "# A change to the base image.")
-        repo.commit("Change the base image")
+    repo.append_line("base-image/Dockerfile", "# A change to the base image.")
+    repo.commit("Change the base image")
+    registry = {"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": PASSWORD}
 
-    jobs = GitlabCiLocal(repo.path).jobs(kind)
+    result = GitlabCiLocal(repo.path).run_jobs(kind, "base-image: [3.13]", variables=registry, env=path_with(stubs))
 
-    assert set(jobs) == {"test", *BASE_IMAGE_JOBS}
-    assert {name for name, job in jobs.items() if job["when"] != "never"} == expected
+    recorded = calls(stubs)
+    assert [call["args"] for call in recorded if call["tool"] == "smoke-test-base-image"] == [[DATED, "3.13"]]
+    pushed = [call["args"][1] for call in recorded if call["tool"] == "buildah" and call["args"][0] == "push"]
+    assert pushed == ([DATED, MOVING] if pushes else [])
+    assert "PASS  base-image: [3.13]" in result.stdout

@@ -19,6 +19,8 @@ from tests.helpers import BIN, CACHE_DIR, build_once, tool
 from tests.require import unavailable
 
 REQUIREMENTS = ("requirements.txt", "requirements-test.txt")
+# The tools run on a developer's machine, in a venv of their own (bin/setup-gitlab: python-gitlab).
+TOOLS_REQUIREMENTS = ("requirements-tools.txt",)
 
 
 def find_python(version: str) -> str | None:
@@ -36,18 +38,18 @@ def find_python(version: str) -> str | None:
     return next(iter(candidates), None)
 
 
-def requirements_key(project: Path, python_version: str) -> str:
+def requirements_key(project: Path, python_version: str, names: tuple[str, ...] = REQUIREMENTS) -> str:
     digest = hashlib.sha256(python_version.encode())
-    for name in REQUIREMENTS:
+    for name in names:
         digest.update((project / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def install(venv: Path, python: str, project: Path) -> None:
+def install(venv: Path, python: str, project: Path, names: tuple[str, ...] = REQUIREMENTS) -> None:
     env = {**os.environ, "VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
     uv = tool("uv")
     subprocess.run([uv, "venv", "--quiet", "--allow-existing", "--python", python, str(venv)], check=True, env=env)
-    requirements = [arg for name in REQUIREMENTS for arg in ("-r", str(project / name))]
+    requirements = [arg for name in names for arg in ("-r", str(project / name))]
     subprocess.run(
         [uv, "pip", "install", "--quiet", "--compile-bytecode", "--require-hashes", *requirements],
         check=True,
@@ -55,9 +57,10 @@ def install(venv: Path, python: str, project: Path) -> None:
     )
 
 
-def project_venv(project: Path, python_version: str) -> Path:
+def project_venv(project: Path, python_version: str, names: tuple[str, ...] = REQUIREMENTS) -> Path:
+    """A venv with these requirement files of the project (by default production and test)."""
     python = find_python(python_version)
     if python is None:
         unavailable(f"Python {python_version} is not installed (looked on PATH and in ~/.pyenv)")
-    venv = CACHE_DIR / "venvs" / f"py{python_version}-{requirements_key(project, python_version)}"
-    return build_once(venv, lambda directory: install(directory, python, project))
+    venv = CACHE_DIR / "venvs" / f"py{python_version}-{requirements_key(project, python_version, names)}"
+    return build_once(venv, lambda directory: install(directory, python, project, names))

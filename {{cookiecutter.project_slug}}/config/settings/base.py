@@ -88,6 +88,7 @@ MIDDLEWARE = [
     # First, so that health checks skip host validation and the HTTPS redirect.
     "{{ cookiecutter.project_slug }}.core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "{{ cookiecutter.project_slug }}.core.security_headers.SecurityHeadersMiddleware",
     # After the HTTPS redirect, so that passwords are never asked for over plain HTTP.
     "{{ cookiecutter.project_slug }}.core.protection.SiteProtectionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -174,6 +175,43 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 {%- endif %}
+
+# ---- The running service: health probe, request bodies, security headers ----------------
+# /health/ answers 503 when a check has not answered within this many seconds (core/health.py).
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=3.0)
+# Larger request bodies are refused with 413 before they are read (core/request_limits.py).
+MAX_REQUEST_BODY_SIZE = env.int("MAX_REQUEST_BODY_SIZE", default=10 * 1024 * 1024)
+# Sent on every response by core/security_headers.py. Everything the pages load comes from
+# this site: no inline scripts or styles, no third-party origins. CSP_REPORT_URI (optional)
+# is where browsers report what the policy blocked.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CSP_REPORT_URI = env.str("CSP_REPORT_URI", default="")
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+# Powerful browser features the pages never use: switched off for them and any frame.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -21,8 +21,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in ALLOWED_HOSTS])
 
-# HTTPS: the proxy in front terminates TLS and says so in X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS: the proxy in front terminates TLS and says so in X-Forwarded-Proto. gunicorn
+# believes it only from FORWARDED_ALLOW_IPS and sets the request's scheme (wsgi.url_scheme),
+# which Django uses as it is: no SECURE_PROXY_SSL_HEADER, so a client cannot claim HTTPS.
+# X-Forwarded-Host likewise reaches Django only from those addresses, and is used only where
+# USE_X_FORWARDED_HOST=true says the proxy sets it (see gunicorn.conf.py).
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

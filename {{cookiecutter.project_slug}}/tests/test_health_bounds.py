@@ -1,0 +1,62 @@
+"""/health/ answers within HEALTH_CHECK_TIMEOUT even when a check never returns.
+
+The template's own suite runs the same against real silent servers and a stopped PostgreSQL
+backend through gunicorn; here a check that waits on an event stands in for them.
+"""
+
+import threading
+import time
+
+import pytest
+
+from {{ cookiecutter.project_slug }}.core import health
+
+
+@pytest.fixture
+def stuck_cache(monkeypatch, settings):
+    """The cache check blocks until the test ends; the probe allows it half a second."""
+    settings.HEALTH_CHECK_TIMEOUT = 0.5
+    release = threading.Event()
+    monkeypatch.setitem(health.CHECKS, "cache", lambda: release.wait(30))
+    yield
+    release.set()
+    health.bounded("cache").pending.result(timeout=5)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("stuck_cache")
+def test_a_check_that_never_answers_gives_503_within_the_timeout(client):
+    started = time.monotonic()
+    response = client.get("/health/")
+
+    assert time.monotonic() - started < 2
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "cache": "error: StillWaiting"}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("stuck_cache")
+def test_a_check_still_stuck_is_not_started_again(client):
+    client.get("/health/")
+    threads = threading.active_count()
+    started = time.monotonic()
+
+    response = client.get("/health/")
+
+    assert time.monotonic() - started < 2
+    assert response.json()["checks"]["cache"] == "error: StillWaiting"
+    assert threading.active_count() == threads
+
+
+@pytest.mark.django_db
+def test_a_check_answers_again_once_it_returns(client, monkeypatch, settings):
+    settings.HEALTH_CHECK_TIMEOUT = 0.5
+    release = threading.Event()
+    monkeypatch.setitem(health.CHECKS, "cache", lambda: release.wait(30))
+    assert client.get("/health/").status_code == 503
+
+    release.set()
+    health.bounded("cache").pending.result(timeout=5)
+    monkeypatch.undo()
+
+    assert client.get("/health/").status_code == 200
