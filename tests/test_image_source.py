@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.containers import registry
+from tests.containers import registry, standins
 from tests.helpers import TEMPLATE_DIR
 
 
@@ -145,3 +145,26 @@ def test_a_run_with_offline_0_and_no_registry_stops_at_once_with_one_line(silent
     assert line.endswith("timed out")
     assert result.stdout == ""
     assert elapsed < registry.PROBE_TIMEOUT + 10
+
+
+def test_the_run_header_names_the_images():
+    env = {**os.environ, "DCT_OFFLINE": "1"}
+    env.pop(registry.HANDOVER, None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "tests/test_answers.py"],
+        cwd=TEMPLATE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = "images: local stand-ins (DCT_OFFLINE=1): " + ", ".join(standins.STANDINS)
+    assert expected in result.stdout.splitlines()
+
+
+def test_a_python_version_without_a_build_is_said_in_one_line():
+    with pytest.raises(standins.StandinUnavailable) as raised:
+        standins.python_build("3.99")
+    assert str(raised.value).startswith("no Python 3.99 interpreter for its stand-in: no pyenv build versions/3.99.* ")
+    assert "\n" not in str(raised.value)
