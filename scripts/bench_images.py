@@ -1,6 +1,7 @@
 """Image figures for scripts/bench.py: sizes, full build and code-only rebuild times (medians).
 
-``python -m scripts.bench_images [--runs N]`` runs them alone.
+``python -m scripts.bench_images [--runs N] [--template DIR]`` runs them alone; ``--template``
+bakes the project from another checkout of the template (an older commit, to compare).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def build_times(podman, project: Path, tag: str, build_args: dict) -> tuple[floa
     return full, timed_build(podman, project, tag, build_args)
 
 
-def bench_images(report, runs: int = 3) -> None:
+def bench_images(report, runs: int = 3, template: Path = REPO) -> None:
     reason = podman_module.unavailable_reason()
     if reason:
         report("images", "skipped", reason)
@@ -54,7 +55,7 @@ def bench_images(report, runs: int = 3) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         # The default answers: Celery and the frontend on.
         subprocess.run(
-            [str(REPO / ".venv/bin/cookiecutter"), "--no-input", "-o", scratch, str(REPO)],
+            [str(REPO / ".venv/bin/cookiecutter"), "--no-input", "-o", scratch, str(template)],
             check=True,
             capture_output=True,
         )
@@ -89,10 +90,11 @@ def bench_images(report, runs: int = 3) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--template", type=Path, default=REPO)
     args = parser.parse_args()
     from scripts.bench import report
 
-    bench_images(report, args.runs)
+    bench_images(report, args.runs, args.template)
     return 0
 
 

@@ -86,7 +86,7 @@ def cron_runner_choice() -> CronRunnerChoice:
         False,
         "supercronic LEFT OUT of the test base image "
         "(INSTALL_SUPERCRONIC=false): it is only published on GitHub, "
-        "which is not reachable here, and Debian trixie has no "
+        "which the test machines cannot reach, and Debian trixie has no "
         "supercronic package; set DCT_SUPERCRONIC=github to include it",
     )
 

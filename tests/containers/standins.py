@@ -118,16 +118,19 @@ STANDINS: dict[str, Standin] = {
 }
 
 
+def _lacking(spec: Standin) -> str | None:
+    """Why this machine lacks what the stand-in is built from (a Python build), or None."""
+    try:
+        if spec.context:
+            spec.context(None)
+    except StandinUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def missing() -> list[str]:
     """One line per stand-in whose inputs this machine lacks (a Python version without a build)."""
-    lines = []
-    for name, spec in STANDINS.items():
-        try:
-            if spec.context:
-                spec.context(None)
-        except StandinUnavailable as exc:
-            lines.append(f"{name}: {exc}")
-    return lines
+    return [f"{name}: {reason}" for name, spec in STANDINS.items() if (reason := _lacking(spec))]
 
 
 def official(name: str) -> str:
@@ -151,13 +154,11 @@ def rootfs(podman: Podman, suite: str) -> str:
 
 
 def unavailable_reason(podman: Podman, name: str) -> str | None:
-    """None when the stand-in for ``name`` is cached or can be built here; else why not."""
+    """None when the stand-in for ``name`` is cached or can be built on this machine; else why not."""
     standin = STANDINS[name]
-    try:
-        if standin.context:
-            standin.context(None)
-    except StandinUnavailable as exc:
-        return str(exc)
+    lacking = _lacking(standin)
+    if lacking:
+        return lacking
     if podman.image_exists(f"localhost/dct-debian:{standin.suite}"):
         return None
     if os.geteuid() != 0:
@@ -177,7 +178,7 @@ def standin(podman: Podman, name: str) -> str:
     spec = STANDINS[name]
     tag = official(name)
     base = rootfs(podman, spec.suite)
-    files = [STANDIN_DIR / name for name in (spec.containerfile, *spec.files)]
+    files = [STANDIN_DIR / file for file in (spec.containerfile, *spec.files)]
     parts = [path.read_bytes() for path in files]
     parts += [repr(spec.build_args).encode(), podman.image_id(base).encode()]
     parts += [spec.context(None).encode()] if spec.context else []
