@@ -65,6 +65,12 @@ def test_dockerfile_passes_hadolint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("containerfile", sorted((TEMPLATE_DIR / "tests" / "standin").glob("*.Containerfile")), ids=str)
+def test_standin_containerfiles_pass_hadolint(containerfile):
+    result = run([tool("hadolint"), "--failure-threshold", "warning", containerfile])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_shell_scripts_pass_shellcheck():
     result = run([tool("shellcheck"), *SHELL_SCRIPTS])
     assert result.returncode == 0, result.stdout + result.stderr

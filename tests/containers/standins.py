@@ -105,6 +105,7 @@ STANDINS: dict[str, Standin] = {
         "python-build.Containerfile",
         "this machine's 3.12 build on Debian bookworm",
         context=python_context("3.12"),
+        build_args=(("PYTHON_VERSION", "3.12"),),
     ),
     "node:24-trixie-slim": Standin("trixie", "node.Containerfile", "Debian trixie's nodejs and npm (Node.js 20)"),
     "postgres:17": Standin(
