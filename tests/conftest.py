@@ -9,12 +9,31 @@ from pathlib import Path
 import pytest
 
 from tests.answers import DEFAULTS, answer_id
+from tests.containers import registry, standins
 from tests.helpers import CACHE_DIR, build_once, run
 from tests.require import unavailable
 from tests.venvs import project_venv
 
 # Data of the scenarios (a team's app with its own tests, for one): files to copy, not to collect.
 collect_ignore = ["scenarios"]
+
+
+def pytest_configure(config):
+    """The run's images (official or stand-ins) are decided once, by the controller, and handed
+    to the pytest-xdist workers; with DCT_OFFLINE=0 and no registry the run stops with one line."""
+    if hasattr(config, "workerinput"):
+        return
+    try:
+        registry.hand_over(registry.image_source())
+    except registry.OfflineError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config) -> list[str]:
+    """Which images the run uses, and each stand-in that cannot be built here (its tests skip,
+    or fail under DCT_REQUIRE_ALL=1)."""
+    source = registry.image_source()
+    return [source.describe(), *([] if source.real else standins.missing())]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.containers.podman import free_port
 from tests.helpers import POSTGRES
-from tests.podman import free_port
 
 TRUSTED = "127.0.0.1"
 UNTRUSTED = "127.0.0.2"

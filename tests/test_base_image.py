@@ -2,7 +2,9 @@
 
 Lint and the entrypoint's edge cases run on the host (cheap, no marker). Everything that
 needs an image is marked ``container``: it builds base-image/ with podman on the cached
-python stand-in (tests/podman.py); once cached, the whole module takes seconds.
+run's Python image, official or stand-in (tests/containers); once cached, the whole module
+takes seconds. The tests that depend on the Python version run on every supported one
+(cookiecutter.json's ``python_version`` choices): ``every_python``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from tests import podman as podman_module
-from tests.podman import BASE_IMAGE_DIR, BASE_IMAGE_LABEL_ARGS, REPO_ROOT
+from tests.answers import DEFAULTS, PYTHON_VERSIONS
+from tests.containers import images
+from tests.containers.images import BASE_IMAGE_DIR, BASE_IMAGE_LABEL_ARGS
+from tests.containers.podman import Podman
+from tests.containers.standins import python_image
+from tests.helpers import TEMPLATE_DIR
 from tests.require import unavailable
 
 ENTRYPOINT = BASE_IMAGE_DIR / "entrypoint"
@@ -28,10 +34,13 @@ HEALTHCHECK = BASE_IMAGE_DIR / "healthcheck"
 SHELL_SCRIPTS = [
     ENTRYPOINT,
     HEALTHCHECK,
-    REPO_ROOT / "tests" / "standin" / "build-standin.sh",
-    REPO_ROOT / "scripts" / "podman-env",
+    TEMPLATE_DIR / "tests" / "standin" / "build-rootfs.sh",
+    TEMPLATE_DIR / "tests" / "standin" / "postgres-entrypoint.sh",
+    TEMPLATE_DIR / "scripts" / "podman-env",
 ]
 container = pytest.mark.container
+#: A test that depends on the Python version: run it on the base image of every supported one.
+every_python = pytest.mark.parametrize("python_version", PYTHON_VERSIONS, indirect=True)
 
 
 def tool(name: str) -> str:
@@ -53,6 +62,12 @@ def run(command, **kwargs) -> subprocess.CompletedProcess:
 
 def test_dockerfile_passes_hadolint():
     result = run([tool("hadolint"), "--failure-threshold", "warning", BASE_IMAGE_DIR / "Dockerfile"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("containerfile", sorted((TEMPLATE_DIR / "tests" / "standin").glob("*.Containerfile")), ids=str)
+def test_standin_containerfiles_pass_hadolint(containerfile):
+    result = run([tool("hadolint"), "--failure-threshold", "warning", containerfile])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -218,16 +233,19 @@ def test_entrypoint_needs_a_command():
 
 
 @pytest.fixture(scope="module")
-def podman() -> podman_module.Podman:
-    reason = podman_module.unavailable_reason()
-    if reason:
-        unavailable(reason)
-    return podman_module.Podman()
+def python_version(request) -> str:
+    """The default Python version, or the one ``every_python`` gives the test."""
+    return getattr(request, "param", DEFAULTS["python_version"])
 
 
 @pytest.fixture(scope="module")
-def base(podman) -> str:
-    return podman_module.base_image(podman, "3.13")
+def podman(python_version) -> Podman:
+    return images.podman_for(python_image(python_version))
+
+
+@pytest.fixture(scope="module")
+def base(podman, python_version) -> str:
+    return images.base_image(podman, python_version)
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +272,14 @@ def test_runs_as_the_unprivileged_app_user(podman, base, config):
 
 
 @container
+@every_python
+def test_python_is_the_version_of_the_tag(podman, base, python_version):
+    result = sh(podman, base, "python --version; python3 -c 'import ssl, sqlite3, venv, zoneinfo'")
+    assert result.stdout.startswith(f"Python {python_version}.")
+
+
+@container
+@every_python
 def test_venv_is_first_on_path(podman, base):
     result = sh(podman, base, 'command -v python pip; python -c "import sys; print(sys.prefix)"')
     assert result.stdout.split() == ["/venv/bin/python", "/venv/bin/pip", "/venv"]
@@ -271,6 +297,7 @@ def test_python_and_pip_environment(config):
 
 
 @container
+@every_python
 def test_no_pip_cache_no_apt_lists_no_packages(podman, base):
     script = (
         "find /var/lib/apt/lists /var/cache/apt -mindepth 1 -type f -not -name lock; "
@@ -309,6 +336,7 @@ def test_code_is_read_only_for_app_media_is_writable(podman, base):
 
 
 @container
+@every_python
 def test_runs_with_a_read_only_root_filesystem(podman, base, tmp_path):
     secret = readable_file(tmp_path / "secret", "ro-secret")
     result = podman.run_image(
@@ -434,7 +462,7 @@ def test_entrypoint_fails_clearly_on_an_unreadable_file(podman, base, tmp_path):
 
 @container
 def test_cron_runner_is_present_or_reported_missing(podman, base):
-    choice = podman_module.cron_runner_choice()
+    choice = images.cron_runner_choice()
     found = sh(podman, base, "command -v supercronic", check=False)
     if not choice.install:
         assert found.returncode != 0, "supercronic is in the image although the build left it out"
@@ -446,7 +474,7 @@ def test_cron_runner_is_present_or_reported_missing(podman, base):
 
 @container
 def test_supercronic_runs_a_crontab_in_the_foreground(podman, base, tmp_path):
-    choice = podman_module.cron_runner_choice()
+    choice = images.cron_runner_choice()
     if not choice.install:
         pytest.skip(choice.note)
     crontab = tmp_path / "crontab"
@@ -478,6 +506,7 @@ def test_supercronic_runs_a_crontab_in_the_foreground(podman, base, tmp_path):
 
 
 @container
+@every_python
 def test_pip_reaches_pypi_from_a_container(podman, base):
     result = podman.run_image(
         base, "pip", "download", "--no-deps", "--dest", "/tmp/dl", "six==1.17.0", check=False, timeout=180
@@ -511,7 +540,8 @@ def make_wheel(directory: Path) -> Path:
 
 
 @container
-def test_a_project_build_follows_the_documented_pattern(podman, base, tmp_path):
+@every_python
+def test_a_project_build_follows_the_documented_pattern(podman, base, python_version, tmp_path):
     """USER root, pip install into /venv, code copied as root, compileall, USER app."""
     make_wheel(tmp_path)
     (tmp_path / "app_module.py").write_text("from demo_pkg import ANSWER\n")
@@ -524,7 +554,7 @@ def test_a_project_build_follows_the_documented_pattern(podman, base, tmp_path):
         "RUN python -m compileall -q /app\n"
         "USER app\n"
     )
-    tag = "localhost/dct-test-base-derived:latest"
+    tag = f"localhost/dct-test-base-derived:{python_version}"
     podman.build(tmp_path, tag, file=tmp_path / "Containerfile")
     script = (
         "python -c 'import app_module; print(app_module.ANSWER)'; "

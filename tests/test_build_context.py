@@ -2,7 +2,7 @@
 
 The static test parses the Dockerfile (with Docker's own parser, the ``dockerfile`` package)
 and the .dockerignore of every variant. The container test plants secret-like files all over
-a project, builds every stage of its Dockerfile for real with podman (tests/podman.py), and
+a project, builds every stage of its Dockerfile for real with podman (tests/containers), and
 reads every file of every image (``podman image mount``) for the planted contents.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from tests import podman as podman_module
 from tests.answers import ALL_OFF, ALL_ON, OPTION_SETS, answer_id, with_answers
-from tests.images import available_podman, build_project, copy_project
+from tests.containers import podman as podman_module
+from tests.containers.images import build_project, copy_project, podman_for
 
 
 def copied_sources(project: Path) -> set[str]:
@@ -117,7 +117,7 @@ def markers_in_image(podman: podman_module.Podman, tag: str, markers: set[bytes]
 
 @pytest.fixture(scope="module")
 def podman() -> podman_module.Podman:
-    return available_podman()
+    return podman_for()
 
 
 @pytest.mark.container

@@ -1,7 +1,8 @@
 """The generated project's images, really built and run with podman.
 
-Built on the base image from base-image/ (itself on a local stand-in for the official
-Python image, since no registry is reachable here). Runs for all options on and all off.
+Built on the base image from base-image/ (itself on the run's official Python image or its
+stand-in: tests/containers). Runs for all options on and all off, and the development image's
+suite once more on Python 3.12.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from tests import podman as podman_module
 from tests.answers import ALL_OFF, ALL_ON, answer_id, with_answers
-from tests.images import COMMIT_HASH, build_project, copy_project
+from tests.containers import images as images_module
+from tests.containers.images import COMMIT_HASH, build_project, copy_project
+from tests.containers.podman import free_port
+from tests.containers.standins import python_image
 from tests.require import port_open, unavailable
 
 pytestmark = pytest.mark.container
@@ -28,16 +31,14 @@ SECRET_KEY = "s3cr3t-" + hashlib.sha256(b"the production image test's key").hexd
 
 
 @pytest.fixture(scope="module")
-def podman():
-    reason = podman_module.unavailable_reason()
-    if reason:
-        unavailable(reason)
-    return podman_module.Podman()
+def podman(answers):
+    needed = [python_image(answers["python_version"])]
+    return images_module.podman_for(*needed, *([images_module.NODE_IMAGE] if answers["use_frontend"] else []))
 
 
 @pytest.fixture(scope="module")
 def images(podman, answers, project) -> dict[str, str]:
-    return build_project(podman, project, answer_id(answers))
+    return build_project(podman, project, answer_id(answers), answers["python_version"])
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def database_url(suffix: str) -> str:
     return helpers.database_url("image", suffix)
 
 
-@BOTH
+@with_answers(ALL_ON, ALL_OFF, {**ALL_OFF, "python_version": "3.12"})
 def test_development_image_runs_the_test_suite_against_postgresql(podman, images, answers):
     env = ["-e", f"DATABASE_URL={database_url(answer_id(answers))}", "-e", "REQUIRE_SERVICES=1"]
     if answers["use_celery"]:
@@ -71,7 +72,7 @@ def test_development_image_runs_the_test_suite_against_postgresql(podman, images
 @pytest.fixture
 def production(podman, images, secret_key_file):
     """The production image as a server would run it: read-only, no capabilities, secret as a file."""
-    port = podman_module.free_port()
+    port = free_port()
     options = [
         "--read-only",
         "--tmpfs=/tmp",
@@ -221,22 +222,41 @@ def test_entrypoint_fails_clearly_on_a_missing_secret_file(podman, images):
     assert "/run/secrets/missing" in result.stderr
 
 
-@with_answers(ALL_OFF)
-def test_code_only_change_reuses_the_dependency_layers(podman, project, tmp_path):
-    project = copy_project(project, tmp_path)
-    tag = f"localhost/dct-cache-{helpers.WORKER}:production"
-    build_args = {"BASE_IMAGE": podman_module.base_image(podman, "3.13"), "COMMIT_HASH": COMMIT_HASH}
-    podman.build(project, tag, target="production", build_args=build_args)
-    before = podman.history(tag)
+@BOTH
+def test_development_image_tests_the_very_layers_production_ships(podman, images, answers):
+    """The production image's own layers (after the base) are the development image's, unchanged:
+    the same dependency layer, and the same /app layer with the same content, under the test tools."""
+    base = podman.layers(images_module.base_image(podman, answers["python_version"]))
+    production, development = podman.layers(images["production"]), podman.layers(images["development"])
+    shared, app = production[:-1], production[-1]  # the base, requirements.txt, the dependencies; /app
 
+    assert production[: len(base)] == base
+    assert len(shared) == len(base) + 2
+    assert development[: len(shared)] == shared
+    # The test tools' layer, then the very same /app layer.
+    assert development[len(shared) + 1] == app, "the development image has another /app layer"
+
+
+@with_answers(ALL_OFF)
+def test_code_only_change_rebuilds_only_the_app_layers(podman, project, tmp_path):
+    project = copy_project(project, tmp_path)
+    tag = f"localhost/dct-cache-{helpers.WORKER}"
+    build_args = {"BASE_IMAGE": images_module.base_image(podman), "COMMIT_HASH": COMMIT_HASH}
+
+    def build() -> dict[str, list[str]]:
+        for target in ("production", "development"):
+            podman.build(project, f"{tag}:{target}", target=target, build_args=build_args)
+        return {target: podman.layers(f"{tag}:{target}") for target in ("production", "development")}
+
+    before = build()
     views = next(project.glob("*/core/views.py"))
     views.write_text(views.read_text() + "\n# A code-only change.\n")
-    rebuild = podman.build(project, tag, target="production", build_args=build_args)
-    after = podman.history(tag)
+    after = build()
 
-    def dependency_layer(history):
-        return next(layer["id"] for layer in history if "pip install" in layer["CreatedBy"])
-
-    assert dependency_layer(before) == dependency_layer(after)
-    assert "Using cache" in rebuild.stdout + rebuild.stderr
-    assert before[0]["id"] != after[0]["id"], "the code layer is rebuilt"
+    # production: base + dependencies unchanged, the /app layer new; development: the test
+    # tools too unchanged, and the same new /app layer as production.
+    assert after["production"][:-1] == before["production"][:-1]
+    assert after["production"][-1] != before["production"][-1]
+    tools = len(before["production"])
+    assert after["development"][:tools] == before["development"][:tools]
+    assert after["development"][tools] == after["production"][-1]

@@ -1,7 +1,7 @@
 """The production overlay's web Deployment (and the Celery worker) really run: `podman kube play`.
 
 No cluster runs on this machine; podman 4.3 plays Deployments as pods. The production image
-comes from the suite's image store (tests/images.py). A small test-only Kustomize overlay on
+comes from the suite's image store (tests/containers/images.py). A small test-only Kustomize overlay on
 top of deploy/overlays/production adapts what a pod on this machine needs:
 
 - the local image, by its digest, instead of the registry's placeholder;
@@ -44,9 +44,9 @@ import pytest
 import yaml
 
 from tests import helpers
-from tests import podman as podman_module
 from tests.answers import ALL_ON, KUBERNETES, answer_id, with_answers
-from tests.images import COMMIT_HASH, build_project
+from tests.containers import podman as podman_module
+from tests.containers.images import COMMIT_HASH, build_project
 from tests.kubernetes import PLACEHOLDER_IMAGE, kustomize
 from tests.require import port_open, unavailable
 

@@ -16,9 +16,9 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests import podman as podman_module
 from tests.answers import ALL_ON, answer_id, with_answers
-from tests.images import build_project
+from tests.containers import podman as podman_module
+from tests.containers.images import build_project
 from tests.require import unavailable
 
 pytestmark = [pytest.mark.container, with_answers(ALL_ON)]

@@ -19,8 +19,9 @@ import uuid
 import pytest
 import yaml
 
-from tests import podman as podman_module
-from tests.answers import COOKIECUTTER_JSON, TEMPLATE_DIR
+from tests.answers import COOKIECUTTER_JSON, PYTHON_VERSIONS, TEMPLATE_DIR
+from tests.containers import images
+from tests.containers.standins import python_image
 from tests.gitlab import DEFAULT_BRANCH, PROBE, GitlabCiLocal, branch, merge_request, tag
 from tests.helpers import path_with, run, tool
 from tests.require import unavailable
@@ -228,20 +229,17 @@ def test_without_push_the_image_is_only_built_and_checked(build_base_image):
     assert f"Built {DATED}; not pushed (PUSH=false)." in result.stdout
 
 
-@pytest.fixture(scope="module")
-def built_base_image() -> tuple[str, dict[str, str]]:
-    """The base image as tests/podman.py builds it (stand-in python, no network), and the
-    environment that points buildah at the same image store."""
+@pytest.fixture(scope="module", params=PYTHON_VERSIONS)
+def built_base_image(request) -> tuple[str, str, dict[str, str]]:
+    """The base image of every supported Python version as tests/containers builds it, its
+    version, and the environment that points buildah at the same image store."""
     if shutil.which("buildah") is None:
         unavailable("buildah is not installed")
-    reason = podman_module.unavailable_reason()
-    if reason:
-        unavailable(reason)
-    podman = podman_module.Podman()
-    image = podman_module.base_image(podman, "3.13")
-    cron = podman_module.cron_runner_choice()
-    env = {**podman.env, "BUILDAH_ISOLATION": "chroot", **cron.build_args}
-    return image, env
+    version = request.param
+    podman = images.podman_for(python_image(version))
+    image = images.base_image(podman, version)
+    env = {**podman.env, "BUILDAH_ISOLATION": "chroot", **images.cron_runner_choice().build_args}
+    return image, version, env
 
 
 def smoke_test(image: str, python_version: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -252,12 +250,12 @@ def smoke_test(image: str, python_version: str, env: dict[str, str]) -> subproce
 
 @pytest.mark.container
 def test_smoke_test_passes_on_the_base_image(built_base_image):
-    image, env = built_base_image
+    image, version, env = built_base_image
 
-    result = smoke_test(image, "3.13", env)
+    result = smoke_test(image, version, env)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Python 3.13." in result.stdout
+    assert f"Python {version}." in result.stdout
     assert "SMOKE_TEST_SECRET_FILE -> SMOKE_TEST_SECRET" in result.stdout
     assert "healthcheck: unhealthy: no answer from http://127.0.0.1:1/health/" in result.stdout
     assert f"smoke test of {image} passed" in result.stdout
@@ -266,8 +264,9 @@ def test_smoke_test_passes_on_the_base_image(built_base_image):
 @pytest.mark.container
 def test_smoke_test_fails_on_a_broken_image(built_base_image):
     """The wrong Python, or an image whose entrypoint no longer maps *_FILE variables."""
-    image, env = built_base_image
-    assert smoke_test(image, "3.12", env).returncode != 0
+    image, version, env = built_base_image
+    wrong = next(other for other in PYTHON_VERSIONS if other != version)
+    assert smoke_test(image, wrong, env).returncode != 0
 
     broken = f"localhost/dct-smoke-broken-{uuid.uuid4().hex[:8]}"
     container = run(["buildah", "from", "--pull=never", "--quiet", image], cwd=TEMPLATE_DIR, env=env).stdout.strip()
@@ -288,7 +287,7 @@ def test_smoke_test_fails_on_a_broken_image(built_base_image):
             env=env,
         )
         run(["buildah", "commit", "--quiet", "--format", "docker", container, broken], cwd=TEMPLATE_DIR, env=env)
-        result = smoke_test(broken, "3.13", env)
+        result = smoke_test(broken, version, env)
     finally:
         subprocess.run(["buildah", "rm", container], env=env, capture_output=True, check=False)
         subprocess.run(["buildah", "rmi", broken], env=env, capture_output=True, check=False)

@@ -1,52 +1,44 @@
 #!/usr/bin/env bash
-# Build a local stand-in for docker.io/library/python:<version>-slim-trixie.
+# Build a Debian root filesystem image, localhost/dct-debian:<suite>, that the stand-ins
+# for the official images start from (tests/containers/standins.py holds their table; each
+# stand-in is a Containerfile in tests/standin/ built on this image).
 #
-# No container registry is reachable from the test machines, so the base
-# image's `FROM python:3.13-slim-trixie` is satisfied by an image made here:
-# Debian trixie (which ships Python 3.13) from `debootstrap --variant=minbase`,
-# imported into the ISOLATED podman store and tagged with the official name.
-# `podman build --pull=never` then resolves FROM locally.
+# Where no container registry is reachable, `FROM python:3.13-slim-trixie` and the like are
+# satisfied by stand-ins stored in the ISOLATED podman store under the official names;
+# `podman build --pull=never` then resolves FROM locally. This script makes their common
+# ground: `debootstrap --variant=minbase` of a Debian suite, imported into that store, with
+#   * ca-certificates, netbase, tzdata; empty apt lists; apt sources in deb822 form
+#     (<suite>, <suite>-updates, <suite>-security), like the official images;
+#   * the host's extra CA certificates (a TLS-intercepting proxy's) trusted: copied in, then
+#     `update-ca-certificates` runs in a RUN step (run in a chroot it silently does not
+#     take). Harmless where none exist.
 #
-# It mimics what the base image relies on in the real one:
-#   * python3 / python at /usr/local/bin (symlinks to Debian's python3),
-#     `python3 -m venv` works (python3-venv), LANG=C.UTF-8, CMD python3;
-#   * ca-certificates, netbase, tzdata; empty apt lists, apt sources in
-#     deb822 form (trixie, trixie-updates, trixie-security);
-#   * the host's extra CA certificates (a TLS-intercepting proxy here) are
-#     trusted: copied in, then `update-ca-certificates` runs in a RUN step
-#     (run in a chroot it silently does not take). Harmless where none exist.
+# Cached: the image carries a label with a hash of this script, the suite, the mirrors and
+# the host CA certificates; a matching image is reused (about 0.2 s), anything else is
+# rebuilt (about a minute). Concurrent callers serialise on a flock(1) lock,
+# <cache root>/locks/rootfs-<suite>.lock (tests/helpers.cache_lock takes the same files),
+# and the second one reuses.
 #
-# It is NOT the official image (Debian's python3 build, not python.org's),
-# and says so in a label.
-#
-# Cached: the image carries a label with a hash of this script, the Python
-# version, the mirrors and the host CA certificates; a matching image is
-# reused (about 0.2 s), anything else is rebuilt (about a minute). Concurrent
-# callers serialise on a flock(1) lock and the second one reuses.
-#
-# Usage (the environment must point podman at the isolated store; use
-# scripts/podman-env or tests/podman.py, which set it up):
-#   scripts/podman-env tests/standin/build-standin.sh [PYTHON_VERSION]
-# Prints the stand-in's tag on stdout; progress goes to stderr.
+# Usage (the environment must point podman at the isolated store; scripts/podman-env or
+# tests/containers set it up):
+#   scripts/podman-env tests/standin/build-rootfs.sh [SUITE]     # default trixie
+# Prints the image's tag on stdout; progress goes to stderr.
 #
 # Environment:
 #   DCT_CACHE_DIR        cache root (default ~/.cache/django-container-template)
 #   DCT_DEBIAN_MIRROR    Debian mirror (default: the one apt uses on this host)
-#   DCT_DEBIAN_SECURITY_MIRROR  security mirror (default: the host's, or
-#                        <mirror>-security)
+#   DCT_DEBIAN_SECURITY_MIRROR  security mirror (default: the host's, or <mirror>-security)
 #   DCT_STANDIN_FORCE=1  rebuild even when the cached image matches
 set -euo pipefail
 
-version=${1:-3.13}
-suite=trixie
-# Debian trixie's python3 is 3.13: that is the only version this can provide.
-debian_python=3.13
+suite=${1:-trixie}
 
-die() { printf 'build-standin: %s\n' "$*" >&2; exit 1; }
-log() { printf 'build-standin: %s\n' "$*" >&2; }
+die() { printf 'build-rootfs: %s\n' "$*" >&2; exit 1; }
+log() { printf 'build-rootfs: %s\n' "$*" >&2; }
 
-[ "$version" = "$debian_python" ] ||
-    die "only Python $debian_python can be provided (Debian $suite's python3), not '$version'"
+case "$suite" in
+    *[!a-z]* | "") die "SUITE must be a Debian release name such as trixie, not '$suite'" ;;
+esac
 [ -n "${CONTAINERS_STORAGE_CONF:-}" ] ||
     die "CONTAINERS_STORAGE_CONF is not set; run this through scripts/podman-env so the isolated store is used"
 command -v podman >/dev/null || die "podman is not installed"
@@ -54,8 +46,8 @@ command -v podman >/dev/null || die "podman is not installed"
 script_path=$(readlink -f "${BASH_SOURCE[0]}")
 cache_root=${DCT_CACHE_DIR:-$HOME/.cache/django-container-template}
 cache=$cache_root/podman
-tag="docker.io/library/python:${version}-slim-${suite}"
-rootfs_tag="localhost/dct-standin-rootfs:${version}"
+tag="localhost/dct-debian:${suite}"
+rootfs_tag="localhost/dct-debian-import:${suite}"
 mkdir -p "$cache_root/locks"
 
 # The first "URIs:"/"deb" entry in apt's sources whose path is (or is not)
@@ -86,7 +78,7 @@ fi
 key=$(
     {
         cat "$script_path"
-        printf '%s\n' "$version" "$mirror" "$security_mirror"
+        printf '%s\n' "$suite" "$mirror" "$security_mirror"
         if [ "${#ca_certs[@]}" -gt 0 ]; then cat "${ca_certs[@]}"; fi
     } | sha256sum | cut -c1-32
 )
@@ -95,8 +87,9 @@ current_key() {
     podman image inspect --format '{{index .Config.Labels "dct.standin.key"}}' "$tag" 2>/dev/null || true
 }
 
-exec 9>"$cache_root/locks/standin-${version}.lock"
-flock -w 1800 9 || die "timed out waiting for another stand-in build (lock $cache_root/locks/standin-${version}.lock)"
+lock=$cache_root/locks/rootfs-${suite}.lock
+exec 9>"$lock"
+flock -w 1800 9 || die "timed out waiting for another build of the $suite root filesystem (lock $lock)"
 
 if [ "${DCT_STANDIN_FORCE:-0}" != 1 ] && [ "$(current_key)" = "$key" ]; then
     printf '%s\n' "$tag"
@@ -104,7 +97,7 @@ if [ "${DCT_STANDIN_FORCE:-0}" != 1 ] && [ "$(current_key)" = "$key" ]; then
 fi
 
 old_id=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
-[ "$(id -u)" = 0 ] || die "debootstrap needs root to build the stand-in (it is not cached yet)"
+[ "$(id -u)" = 0 ] || die "debootstrap needs root to build the $suite root filesystem (it is not cached yet)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
 
 work=$(mktemp -d "$cache/standin-build.XXXXXX")
@@ -114,18 +107,11 @@ start=$SECONDS
 
 log "debootstrap $suite from $mirror (about a minute) ..."
 if ! debootstrap --variant=minbase \
-    --include=python3,python3-venv,ca-certificates,netbase,tzdata \
+    --include=ca-certificates,netbase,tzdata \
     "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
     tail -n 20 "$work/debootstrap.log" >&2
     die "debootstrap failed (full log above, last 20 lines)"
 fi
-got=$(chroot "$rootfs" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-[ "$got" = "$version" ] || die "Debian $suite has Python $got, expected $version"
-
-# Like the official image: python3/python on /usr/local/bin.
-ln -sf /usr/bin/python3 "$rootfs/usr/local/bin/python3"
-ln -sf python3 "$rootfs/usr/local/bin/python"
-
 # Like the official image: deb822 sources with updates and security, and no
 # package lists or downloaded packages left behind.
 rm -f "$rootfs/etc/apt/sources.list"
@@ -156,25 +142,23 @@ tar --numeric-owner -C "$rootfs" -cf - . | podman import -q - "$rootfs_tag" >/de
 rm -rf "$rootfs"
 
 # update-ca-certificates must run inside a container to take effect.
-pyfull=$(podman run --rm --network=none "$rootfs_tag" python3 -c 'import platform; print(platform.python_version())')
 mkdir -p "$work/ctx"
 cat >"$work/ctx/Containerfile" <<EOF
 FROM $rootfs_tag
 RUN update-ca-certificates
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-    LANG=C.UTF-8 \\
-    PYTHON_VERSION=$pyfull
+    LANG=C.UTF-8
 LABEL dct.standin.key="$key" \\
-      dct.standin.note="Local stand-in for python:${version}-slim-${suite}, built from Debian ${suite} by tests/standin/build-standin.sh; not the official image"
-CMD ["python3"]
+      dct.standin.note="Debian ${suite} root filesystem for the test suite's stand-ins, built by tests/standin/build-rootfs.sh"
+CMD ["bash"]
 EOF
 log "trusting the CA certificates and tagging $tag ..."
 podman build --pull=never --network=none -t "$tag" -f "$work/ctx/Containerfile" "$work/ctx" >"$work/build.log" 2>&1 || {
     cat "$work/build.log" >&2
-    die "podman build of the stand-in failed"
+    die "podman build of the $suite root filesystem failed"
 }
 podman untag "$rootfs_tag" >/dev/null 2>&1 || true
-# Drop the previous stand-in unless images built on it still use it.
+# Drop the previous root filesystem unless images built on it still use it.
 if [ -n "$old_id" ]; then podman rmi "$old_id" >/dev/null 2>&1 || true; fi
 
 [ "$(current_key)" = "$key" ] || die "built $tag but its cache key label does not match"
