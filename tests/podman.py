@@ -176,9 +176,34 @@ def _containers_conf(root: Path, driver: str, run: Path) -> Path:
         'events_logger = "file"\n'
         f"tmp_dir = {json.dumps(str(run / 'tmp'))}\n"
         "\n[network]\n"
-        f"network_config_dir = {json.dumps(str(root / 'networks'))}\n",
+        # netavark, for DNS between containers (aardvark-dns: compose services by name).
+        'network_backend = "netavark"\n'
+        f"network_config_dir = {json.dumps(str(_default_network(root)))}\n",
     )
     return path
+
+
+def _default_network(root: Path) -> Path:
+    """The network directory, with the default network ("podman") on a bridge and subnet of this store's
+    own. netavark's built-in one (bridge podman0, 10.88.0.0/16) is shared by every podman on the host: where
+    another podman uses CNI, its cni-podman0 keeps 10.88.0.0/16 too, and the two routes cut both off."""
+    directory = root / "networks"
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()
+    third = int(digest[:2], 16)
+    network = {
+        "name": "podman",
+        "id": digest,
+        "driver": "bridge",
+        "network_interface": f"dct{digest[:8]}",
+        "created": "2000-01-01T00:00:00Z",
+        "subnets": [{"subnet": f"10.87.{third}.0/24", "gateway": f"10.87.{third}.1"}],
+        "ipv6_enabled": False,
+        "internal": False,
+        "dns_enabled": False,
+        "ipam_options": {"driver": "host-local"},
+    }
+    _write_if_changed(directory / "podman.json", json.dumps(network, indent=2) + "\n")
+    return directory
 
 
 def _registries_conf(root: Path) -> Path:
