@@ -66,10 +66,11 @@ class Stack:
             node_standin(self.podman)
         services = yaml.safe_load((self.project / "compose.yaml").read_text())["services"]
         override = {
-            name: {"build": {"args": {"BASE_IMAGE": base}}, "image": f"localhost/{self.name}:development"}
+            name: {"image": f"localhost/{self.name}:development"}
             for name, service in services.items()
-            if "build" in service
+            if service["image"] == services["web"]["image"]
         }
+        override["web"]["build"] = {"args": {"BASE_IMAGE": base}}
         (self.project / "compose.override.yaml").write_text(
             "# Written by the template's tests: build on the locally built base image, under a private tag.\n"
             + yaml.safe_dump({"services": override})
