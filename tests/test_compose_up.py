@@ -85,6 +85,16 @@ def test_compose_override_wins_and_no_compose_command_is_one_clear_line(project,
     assert "COMPOSE" in missing.stderr
 
 
+@pytest.mark.slow
+@with_answers({})
+def test_make_test_and_lint_use_the_project_venv(project, answers, venv_for, tmp_path):
+    copy = copy_project(project, tmp_path)
+    (copy / ".venv").symlink_to(venv_for(copy, answers["python_version"]))
+    tested = run(["make", "test", "ARGS=-q"], cwd=copy)
+    assert re.search(r"^\d+ passed", tested.stdout, re.MULTILINE), tested.stdout
+    run(["make", "lint"], cwd=copy)
+
+
 # --------------------------------------------------------------------------
 # the stack, for real
 
@@ -168,6 +178,9 @@ def test_make_up_serves_the_site_with_every_part_and_make_down_stops_it(stack, a
     print(f"make up took {time.monotonic() - started:.0f} s")
 
     check_site(stack)
+    for target in ("migrate", "test-in-container"):
+        made = stack.make(target)
+        assert made.returncode == 0, made.stdout[-6000:] + made.stderr[-4000:]
     check_superuser(stack)
     if answers["use_celery"]:
         check_celery(stack, slug)
