@@ -117,5 +117,6 @@ class Stack:
         return [name for container in json.loads(proc.stdout or "[]") for name in container["Names"]]
 
     def remove(self) -> None:
-        """Take everything down, the database volume included (whatever state the stack is in)."""
+        """Take everything down, the database volume and the built image included (whatever state it is in)."""
         self.compose("down", "--volumes", timeout=300)
+        self.podman.run("rmi", f"localhost/{self.name}:development", check=False)
