@@ -1,7 +1,8 @@
 """Print the template's performance figures (see the targets in the project notes).
 
-    make bench            # everything, including container builds (needs podman)
+    make bench            # everything, including container builds and `make up` (needs podman)
     make bench ARGS=--no-containers
+    make bench ARGS="--compose-runs 1"
 
 Timings are medians of repeated runs; figures that compare two things come from the
 same run. This is a benchmark, not a test: it asserts nothing.
@@ -113,6 +114,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-containers", action="store_true")
+    parser.add_argument("--compose-runs", type=int, default=3, help="fresh bakes timed for `make up` (minutes each)")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="dct-bench-"))
     try:
@@ -122,6 +124,9 @@ def main() -> int:
             from scripts.bench_images import bench_images
 
             bench_images(report)
+            from scripts.bench_compose import bench_compose
+
+            bench_compose(report, args.compose_runs)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
