@@ -153,6 +153,7 @@ RESERVED = json.loads(
         "frontend",
         "gunicorn",
         "htmlcov",
+        "makefile",
         "manage",
         "media",
         "node_modules",
@@ -366,7 +367,9 @@ def is_cruft_replay(answers: dict) -> bool:
     if "_commit" not in answers or "_output_dir" in answers:
         return False
     output = Path.cwd().parent
-    return output.parent == Path(tempfile.gettempdir()).resolve() and output.name.startswith("tmp")
+    # The shape of tempfile.mkdtemp's names (cruft's TemporaryDirectory), not mktemp -d's (tmp.XXXXXXXXXX).
+    in_a_fresh_temporary_directory = re.fullmatch(r"tmp[a-z0-9_]{8}", output.name) is not None
+    return output.parent == Path(tempfile.gettempdir()).resolve() and in_a_fresh_temporary_directory
 
 
 def version(text: str) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -54,11 +55,16 @@ def option(args: list[str], name: str) -> str | None:
 
 
 def selected(resource: dict, selector: str | None) -> bool:
+    """Whether the resource's labels match one requirement of a label selector:
+    `key=value`, `key!=value`, `key in (a,b)` or `key notin (a,b)`."""
     if not selector:
         return True
-    key, operator, value = selector.partition("!=") if "!=" in selector else selector.partition("=")
-    label = resource["metadata"].get("labels", {}).get(key)
-    return (label == value) == (operator == "=")
+    match = re.fullmatch(r"\s*([\w./-]+)\s*(!=|=|\bnotin\b|\bin\b)\s*\(?([^)]*)\)?\s*", selector)
+    if match is None:
+        raise SystemExit(f"stand-in kubectl: cannot read the selector {selector!r}")
+    key, operator, values = match[1], match[2], {value.strip() for value in match[3].split(",")}
+    inside = resource["metadata"].get("labels", {}).get(key) in values
+    return inside == (operator in ("=", "in"))
 
 
 def resource_name(resource: dict) -> str:

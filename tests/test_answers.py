@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html.parser
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -95,11 +96,17 @@ def test_a_good_answer_set_bakes(tmp_path):
     assert project.endswith("acme_web_shop")
 
 
-def test_the_slug_is_derived_from_any_project_name(tmp_path):
-    project = cookiecutter(
-        str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path), extra_context={"project_name": "Bob's Café-Shop 2"}
-    )
-    assert project.endswith("/bob_s_cafe_shop_2")
+def test_the_slug_is_derived_from_any_project_name_and_the_code_compiles(tmp_path):
+    """Quotes and backslashes in the name land in Python string literals too."""
+    name = 'Bob\'s "Café"-Shop 2 \\ more'
+    answers = {"project_name": name}
+    project = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path), extra_context=answers)
+
+    assert project.endswith("/bob_s_cafe_shop_2_more")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an invalid escape sequence is a SyntaxWarning
+        for path in Path(project).rglob("*.py"):
+            compile(path.read_text(), str(path), "exec")
 
 
 def test_a_long_project_name_gives_a_capped_slug(tmp_path):

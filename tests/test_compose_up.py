@@ -20,7 +20,7 @@ from tests.answers import ALL_OFF, with_answers
 from tests.compose_stack import SERVICE_IMAGES, Stack, get
 from tests.containers.images import NODE_IMAGE, copy_project, podman_for
 from tests.helpers import BIN, path_with, run, tool
-from tests.require import unavailable
+from tests.stubs import calls, stand_ins
 
 #: The owner (user and group) the tests give the stack's containers through APP_UID and APP_GID.
 APP_ID = 1234
@@ -56,14 +56,17 @@ def test_make_alone_lists_every_target_on_one_line(project):
 
 
 @with_answers({})
-def test_compose_choice_skips_a_docker_client_without_an_engine(project):
-    docker = shutil.which("docker")
-    if docker and run([docker, "info"], cwd=project, check=False).returncode == 0:
-        unavailable("a Docker engine answers on this machine: the choice without one cannot be seen here")
+@pytest.mark.parametrize(("engine_answers", "chosen"), [(False, "podman-compose"), (True, "docker compose")])
+def test_compose_choice_takes_docker_only_where_its_engine_answers(project, tmp_path, engine_answers, chosen):
+    """A stand-in `docker` client whose compose plugin works, with and without an engine behind it."""
     podman = podman_for()
     tool("podman-compose")
-    env = {**podman.env_vars, **path_with(BIN)}
-    assert run(["bin/compose", "--which"], cwd=project, env=env).stdout.strip() == "podman-compose"
+    exit_code = 0 if engine_answers else 1
+    docker = stand_ins(tmp_path / "docker", ["docker"], f'sys.exit(0 if args[:1] == ["compose"] else {exit_code})')
+    env = {**podman.env_vars, **path_with(docker, BIN)}
+
+    assert run(["bin/compose", "--which"], cwd=project, env=env).stdout.strip() == chosen
+    assert ["info"] in [call["args"] for call in calls(docker)]
 
 
 @with_answers({})

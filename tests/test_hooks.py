@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -329,6 +330,15 @@ def test_only_cruft_generating_into_a_fresh_temporary_directory_is_a_replay(tmp_
     (tmp_path / "projects" / SLUG).mkdir(parents=True)  # cruft create into a directory of the user's
     monkeypatch.chdir(tmp_path / "projects" / SLUG)
     assert not pre_gen_project.is_cruft_replay(cruft_answers)
+    # cruft create -o "$(mktemp -d)": a temporary directory, but not one that cruft made.
+    made_by_mktemp = Path(tempfile.gettempdir()) / f"tmp.{tmp_path.name[-10:]}"
+    (made_by_mktemp / SLUG).mkdir(parents=True)
+    try:
+        monkeypatch.chdir(made_by_mktemp / SLUG)
+        assert not pre_gen_project.is_cruft_replay(cruft_answers)
+    finally:
+        monkeypatch.chdir(tmp_path)
+        shutil.rmtree(made_by_mktemp)
 
 
 def test_deploy_targets_are_exactly_the_choices_and_the_default_is_webhook():

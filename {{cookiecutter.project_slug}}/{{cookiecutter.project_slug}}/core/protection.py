@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse
 
-CHALLENGE = 'Basic realm="{{ cookiecutter.project_name | replace('"', "'") }}", charset="UTF-8"'
+CHALLENGE = {{ ('Basic realm="' ~ cookiecutter.project_name | replace('"', "'") ~ '", charset="UTF-8"') | tojson }}
 
 
 def given_credentials(request):
