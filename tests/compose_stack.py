@@ -1,7 +1,7 @@
 """A baked project's development stack (compose.yaml), run with its own `make up` and `make down`.
 
 For tests/test_compose_up.py and scripts/bench_compose.py. The project's `bin/compose` chooses the
-compose command itself: here podman-compose (pinned in requirements-dev.txt, next to the suite's
+compose command itself: for the tests podman-compose (pinned in requirements-dev.txt, next to the suite's
 Python) on the suite's isolated podman store (tests/containers). Nothing test-specific goes into the
 project's own files: a `compose.override.yaml`, which compose reads next to compose.yaml, points the
 build at the locally built base image and gives the built image a private tag, and the stand-ins for

@@ -30,7 +30,7 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config) -> list[str]:
-    """Which images the run uses, and each stand-in that cannot be built here (its tests skip,
+    """Which images the run uses, and each stand-in that cannot be built on this machine (its tests skip,
     or fail under DCT_REQUIRE_ALL=1)."""
     source = registry.image_source()
     return [source.describe(), *([] if source.real else standins.missing())]

@@ -1,6 +1,6 @@
 """A local stand-in for the GitLab REST API (v4), keeping state, for bin/setup-gitlab's tests.
 
-No GitLab can run here, so the real client (python-gitlab) talks to this server instead. It
+Where no GitLab server can run, the real client (python-gitlab) talks to this server instead. It
 serves the endpoints bin/setup-gitlab uses, the way GitLab does: one project (by id or by its
 URL-encoded path), its protected branches and tags, environments and protected environments,
 CI/CD variables, pipeline schedules, and the project settings it updates. It keeps what was

@@ -1,5 +1,5 @@
 """bin/setup-gitlab, the real python-gitlab client from the project's tools lock, against a
-local GitLab stand-in that keeps state (tests/fake_gitlab.py: no GitLab can run here).
+local GitLab stand-in that keeps state (tests/fake_gitlab.py, for machines where no GitLab server can run).
 
 The first run creates everything .gitlab/settings.toml declares, with the exact request
 bodies; the second run and --dry-run write nothing; each error ends with one line.

@@ -1,7 +1,7 @@
 """/health/ answers within HEALTH_CHECK_TIMEOUT even when a check never returns.
 
 The template's own suite runs the same against real silent servers and a stopped PostgreSQL
-backend through gunicorn; here a check that waits on an event stands in for them.
+backend through gunicorn; in this module a check that waits on an event stands in for them.
 """
 
 import threading

@@ -9,7 +9,7 @@ from django.urls import clear_url_caches
 
 from .conftest import PRODUCTION
 
-# No test here has database access: pytest-django makes any query fail.
+# No test of this module has database access: pytest-django makes any query fail.
 
 
 ERROR_PAGES = [("404.html", "Page not found"), ("500.html", "Something went wrong")]
@@ -17,6 +17,16 @@ ERROR_PAGES = [("404.html", "Page not found"), ("500.html", "Something went wron
 
 @pytest.mark.parametrize(("template", "heading"), ERROR_PAGES)
 def test_error_pages_render_without_a_request_or_a_database(template, heading):
+    assert heading in render_to_string(template)
+
+
+@pytest.mark.parametrize(("template", "heading"), ERROR_PAGES)
+def test_error_pages_render_without_the_static_files(template, heading, settings, tmp_path):
+    """As production's storage does before collectstatic: a page that loaded a static file would fail."""
+    manifest = {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": manifest}
+    settings.STATIC_ROOT = tmp_path
+
     assert heading in render_to_string(template)
 
 

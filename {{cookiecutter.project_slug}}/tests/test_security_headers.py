@@ -1,7 +1,7 @@
 """Content-Security-Policy and Permissions-Policy on the pages (core/security_headers.py).
 
 The template's own suite loads the pages in headless Chromium and checks that the policy
-blocks nothing they need; here, that the headers are there and say what they should.
+blocks nothing they need; this module, that the headers are there and say what they should.
 """
 
 from django.http import HttpResponse

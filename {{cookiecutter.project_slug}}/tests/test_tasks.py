@@ -1,6 +1,6 @@
 """The Celery tasks and their configuration.
 
-The tasks run eagerly here, in the test process (the testing settings set
+The tasks run eagerly in this module, in the test process (the testing settings set
 CELERY_TASK_ALWAYS_EAGER); tests/test_celery_worker.py runs them in a real worker.
 """
 

@@ -1,7 +1,7 @@
 """The project's user model (AUTH_USER_MODEL = "users.User").
 
 Django's own User, as a model of this project from the first migration on: fields can be
-added here later with an ordinary migration, which is impossible once a database holds
+added to this model later with an ordinary migration, which is impossible once a database holds
 auth.User. Refer to it as settings.AUTH_USER_MODEL or get_user_model(), never import it
 in reusable code.
 """
