@@ -14,7 +14,9 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpResponse
 
-CHALLENGE = {{ ('Basic realm="' ~ cookiecutter.project_name | replace('"', "'") ~ '", charset="UTF-8"') | tojson }}
+# The project's name as a JSON string: a valid Python literal whatever quotes or backslashes it holds.
+REALM = {{ cookiecutter.project_name | replace('"', "'") | tojson }}
+CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
 
 
 def given_credentials(request):
