@@ -20,12 +20,16 @@ from tests.containers.images import build_project, copy_project, podman_for
 
 
 def copied_sources(project: Path) -> set[str]:
-    """Every build-context path a COPY instruction reads (COPY --from reads a stage instead)."""
+    """Every build-context path the Dockerfile reads: the sources of each COPY (COPY --from reads a
+    stage instead), where the app stage's copy of the whole context stands for the paths it takes
+    from it (its APP_FILES and DEVELOPMENT_FILES)."""
     sources = set()
     for command in dockerfile.parse_file(str(project / "Dockerfile")):
         if command.cmd.upper() == "COPY" and not any(flag.startswith("--from") for flag in command.flags):
             sources |= {source.strip("/") for source in command.value[:-1]}
-    return sources
+        elif command.cmd.upper() == "ARG" and command.value[0].startswith(("APP_FILES=", "DEVELOPMENT_FILES=")):
+            sources |= set(command.value[0].split("=", 1)[1].strip('"').split())
+    return sources - {"."}
 
 
 def dockerignore_patterns(project: Path) -> list[str]:

@@ -225,7 +225,7 @@ def test_entrypoint_fails_clearly_on_a_missing_secret_file(podman, images):
 @BOTH
 def test_development_image_tests_the_very_layers_production_ships(podman, images, answers):
     """The production image's own layers (after the base) are the development image's, unchanged:
-    the same dependency layer, and the same /app layer with the same content, under the test tools."""
+    the same dependency layers, and the same /app layer with the same content, above the test tools."""
     base = podman.layers(images_module.base_image(podman, answers["python_version"]))
     production, development = podman.layers(images["production"]), podman.layers(images["development"])
     shared, app = production[:-1], production[-1]  # the base, requirements.txt, the dependencies; /app
@@ -233,30 +233,48 @@ def test_development_image_tests_the_very_layers_production_ships(podman, images
     assert production[: len(base)] == base
     assert len(shared) == len(base) + 2
     assert development[: len(shared)] == shared
-    # The test tools' layer, then the very same /app layer.
-    assert development[len(shared) + 1] == app, "the development image has another /app layer"
+    # The test tools' two layers (requirements-test.txt, their install), then the very same /app layer.
+    assert development[len(shared) + 2] == app, "the development image has another /app layer"
+
+
+def rebuilt_steps(build_output: str) -> list[str]:
+    """The instructions a podman build ran rather than took from its cache, in order (FROM left
+    out; a RUN by its keyword alone)."""
+    steps = re.split(r"^(?:\[\d+/\d+\] )?STEP \d+/\d+: ", build_output, flags=re.MULTILINE)[1:]
+    ran = [step.splitlines()[0] for step in steps if not step.startswith("FROM ") and "--> Using cache " not in step]
+    return ["RUN" if step.startswith("RUN ") else step for step in ran]
 
 
 @with_answers(ALL_OFF)
 def test_code_only_change_rebuilds_only_the_app_layers(podman, project, tmp_path):
+    """After a change to one Python module, both builds run only the app stage's copy of the
+    code and what follows it: the dependencies and the test tools come from the cache."""
     project = copy_project(project, tmp_path)
     tag = f"localhost/dct-cache-{helpers.WORKER}"
     build_args = {"BASE_IMAGE": images_module.base_image(podman), "COMMIT_HASH": COMMIT_HASH}
 
     def build() -> dict[str, list[str]]:
-        for target in ("production", "development"):
-            podman.build(project, f"{tag}:{target}", target=target, build_args=build_args)
-        return {target: podman.layers(f"{tag}:{target}") for target in ("production", "development")}
+        return {
+            target: rebuilt_steps(podman.build(project, f"{tag}:{target}", target=target, build_args=build_args).stdout)
+            for target in ("production", "development")
+        }
 
-    before = build()
+    build()
     views = next(project.glob("*/core/views.py"))
     views.write_text(views.read_text() + "\n# A code-only change.\n")
-    after = build()
+    rebuilt = build()
 
-    # production: base + dependencies unchanged, the /app layer new; development: the test
-    # tools too unchanged, and the same new /app layer as production.
-    assert after["production"][:-1] == before["production"][:-1]
-    assert after["production"][-1] != before["production"][-1]
-    tools = len(before["production"])
-    assert after["development"][:tools] == before["development"][:tools]
-    assert after["development"][tools] == after["production"][-1]
+    # production: the app stage from its copy of the context on, then production's copy of /app.
+    assert rebuilt["production"] == [
+        *("COPY . ./", "RUN", "USER 1000:1000"),
+        "COPY --from=app /export/ /",
+        'CMD ["gunicorn", "config.wsgi"]',
+    ]
+    # development: the app stage is now cached; only its copies of /app and the test files.
+    assert rebuilt["development"] == [
+        "COPY --from=app /export/ /",
+        "COPY --from=app /export-development/ /",
+        'CMD ["bin/run-tests"]',
+    ]
+    layers = {target: podman.layers(f"{tag}:{target}") for target in ("production", "development")}
+    assert layers["production"][-1] in layers["development"], "the two targets carry different /app layers"
