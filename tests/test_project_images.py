@@ -259,6 +259,9 @@ def test_code_only_change_rebuilds_only_the_app_layers(podman, project, tmp_path
             for target in ("production", "development")
         }
 
+    # Twice: where another worker built the same dependencies at the same moment, the cache
+    # holds two equal candidates, and the second build settles on the one every later build takes.
+    build()
     build()
     views = next(project.glob("*/core/views.py"))
     views.write_text(views.read_text() + "\n# A code-only change.\n")
