@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -237,12 +238,21 @@ def test_development_image_tests_the_very_layers_production_ships(podman, images
     assert development[len(shared) + 2] == app, "the development image has another /app layer"
 
 
+STEP = re.compile(r"^(?:\[(\d+)/\d+\] )?STEP (\d+)/\d+: (.*)$", re.MULTILINE)
+
+
 def rebuilt_steps(build_output: str) -> list[str]:
-    """The instructions a podman build ran rather than took from its cache, in order (FROM left
-    out; a RUN by its keyword alone)."""
-    steps = re.split(r"^(?:\[\d+/\d+\] )?STEP \d+/\d+: ", build_output, flags=re.MULTILINE)[1:]
-    ran = [step.splitlines()[0] for step in steps if not step.startswith("FROM ") and "--> Using cache " not in step]
-    return ["RUN" if step.startswith("RUN ") else step for step in ran]
+    """The instructions a podman build ran rather than took from its cache, in the Dockerfile's
+    order (podman builds a stage when a later one first needs it); FROM left out, a RUN by its
+    keyword alone."""
+    starts = list(STEP.finditer(build_output))
+    ran = []
+    for match, following in zip(starts, [*starts[1:], None], strict=True):
+        output = build_output[match.end() : following.start() if following else None]
+        stage, step, instruction = int(match[1] or 0), int(match[2]), match[3]
+        if not instruction.startswith("FROM ") and "--> Using cache " not in output:
+            ran.append((stage, step, "RUN" if instruction.startswith("RUN ") else instruction))
+    return [instruction for *_, instruction in sorted(ran)]
 
 
 @with_answers(ALL_OFF)
@@ -264,7 +274,8 @@ def test_code_only_change_rebuilds_only_the_app_layers(podman, project, tmp_path
     build()
     build()
     views = next(project.glob("*/core/views.py"))
-    views.write_text(views.read_text() + "\n# A code-only change.\n")
+    # A change no earlier run has built, or the cache would hold its layers already.
+    views.write_text(views.read_text() + f"\n# A code-only change, {uuid.uuid4()}.\n")
     rebuilt = build()
 
     # production: the app stage from its copy of the context on, then production's copy of /app.
