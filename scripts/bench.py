@@ -60,9 +60,9 @@ def bench_bake(runs: int, scratch: Path) -> None:
             output = scratch / f"bake-{template.name}-{index}"
             results.append(timed([BIN / "cookiecutter", "--no-input", "-o", output, template]))
     ours, reference = (statistics.median(results) for results in times.values())
-    report("bake with the defaults (median)", f"{ours:.2f} s", "<= 0.35 s")
-    report("bake of a one-file template, same run (median)", f"{reference:.2f} s", "0.18 s on the reference machine")
-    report("bake, scaled to the reference machine", f"{ours / reference * 0.18:.2f} s", "<= 0.35 s")
+    report("bake with the defaults (median)", f"{ours:.2f} s")
+    report("bake of a one-file template, same run (median)", f"{reference:.2f} s")
+    report("bake / one-file template, same run", f"{ours / reference:.1f}x", "<= 1.5x (TARGETS.md)")
 
 
 def bench_project(runs: int, scratch: Path) -> None:
