@@ -3,8 +3,8 @@
 Uses CELERY_BROKER_URL (default redis://127.0.0.1:6379/0). When no Redis answers there the
 test is skipped, with the reason; with REQUIRE_SERVICES=1 (as in CI) it fails instead.
 Each run has a queue and worker name of its own, so runs in parallel on one Redis never
-take each other's tasks. The worker starts with the suite, so that it boots while the other
-tests run (tests/processes.py).
+take each other's tasks. The worker starts as soon as its test is collected, so that it boots
+while the other tests run, and its test runs after them (tests/processes.py).
 """
 
 import os
@@ -56,7 +56,7 @@ def worker_warnings():
 
 
 # `celery -A config worker` on the queue: the testing settings, but tasks not eager; this
-# process's environment (CELERY_BROKER_URL). Started with the suite (tests/processes.py).
+# process's environment (CELERY_BROKER_URL). Started early (tests/processes.py).
 WORKER = FreshProcess(
     *("-X", "dev", "-m", "celery", "--app", "config", "worker", "--pool", "solo"),
     *("--queues", QUEUE, "--hostname", f"{QUEUE}@%h"),
@@ -94,6 +94,7 @@ def worker():
     return WORKER.start()
 
 
+@pytest.mark.fresh_process(WORKER)
 def test_a_worker_runs_the_example_task_through_redis(queue, through_the_broker, worker):
     result = greet.apply_async(args=["Redis"], queue=queue)
 
