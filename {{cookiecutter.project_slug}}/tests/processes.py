@@ -13,6 +13,7 @@ on the other core while this one collects and runs the in-process tests, and it 
 marked tests after all the others: by their turn their processes have usually finished.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,9 @@ import tempfile
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Below the priority of the test process: the in-process tests keep their core, and the fresh
+# processes share what is left (their results are read last).
+NICENESS = 5
 
 
 class SecretFile:
@@ -63,6 +67,8 @@ class FreshProcess:
                 self.process = subprocess.Popen(  # noqa: S603 - runs this project's own code
                     [sys.executable, *self.args], cwd=PROJECT_DIR, env=self.environment(), stdout=stdout, stderr=stderr
                 )
+            with contextlib.suppress(ProcessLookupError):  # where it has already ended
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, NICENESS)
         return self
 
     def output(self):
