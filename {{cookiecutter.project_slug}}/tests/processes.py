@@ -5,7 +5,7 @@ Settings are read once per process, so the tests load settings modules in this p
 a deployment's `check --deploy`, a server refusing to start, a probe whose database is down,
 what a task queue registers by itself, a worker. Each such process is a FreshProcess declared
 at module level: in the test module that reads it, or below where several modules read one
-process (one process for several checks: each Python process costs a core for a second).
+process (one process for several checks: each one costs half a second of CPU or more).
 
 A test that reads a process says so with `@pytest.mark.fresh_process(PROCESS)`.
 tests/conftest.py starts the process as soon as such a test is collected, so that it boots
