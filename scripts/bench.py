@@ -77,6 +77,9 @@ def bench_project(runs: int, scratch: Path) -> None:
             "pip",
             "install",
             "-q",
+            # As the label says, and as tests/venvs.py and the images do: without it every
+            # process compiles what it imports, where PYTHONDONTWRITEBYTECODE is set, as on CI.
+            "--compile-bytecode",
             "--require-hashes",
             "-r",
             "requirements.txt",

@@ -1,10 +1,11 @@
+import gc
 import importlib
 import os
 import sys
 
 import pytest
 
-from .processes import declared
+from .processes import needed_by, run_last
 
 # What a settings module may see of this process's environment when it is loaded afresh.
 KEPT_ENVIRONMENT = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV"}
@@ -22,16 +23,35 @@ PRODUCTION_ENVIRONMENT = {
 }
 
 
+def pytest_sessionstart(session):
+    session.fresh_processes = set()
+
+
+def pytest_itemcollected(item):
+    """Start the fresh processes that a test reads as soon as it is collected (tests/processes.py)."""
+    if not item.config.option.collectonly:
+        for process in needed_by(item):
+            item.session.fresh_processes.add(process.start())
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's ordering (database tests first)
+def pytest_collection_modifyitems(items):
+    run_last(items)
+
+
 def pytest_collection_finish(session):
-    """Start the fresh processes of the collected tests now, to run alongside the others (tests/processes.py)."""
-    if not session.config.option.collectonly:
-        session.fresh_processes = declared({item.module for item in session.items if hasattr(item, "module")})
-        for process in session.fresh_processes:
-            process.start()
+    """Stop the processes that no selected test reads (deselected with -k or -m), and spare
+    the garbage collector what is loaded by now (Django, the project, the test modules): it
+    lives as long as the run. Collected once, then frozen, it is left out of later passes."""
+    needed = {process for item in session.items for process in needed_by(item)}
+    for process in session.fresh_processes - needed:
+        process.stop()
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_sessionfinish(session):
-    for process in getattr(session, "fresh_processes", []):
+    for process in session.fresh_processes:
         process.stop()
 
 

@@ -3,8 +3,8 @@
 Uses CELERY_BROKER_URL (default redis://127.0.0.1:6379/0). When no Redis answers there the
 test is skipped, with the reason; with REQUIRE_SERVICES=1 (as in CI) it fails instead.
 Each run has a queue and worker name of its own, so runs in parallel on one Redis never
-take each other's tasks. The worker starts with the suite, so that it boots while the other
-tests run (tests/processes.py).
+take each other's tasks. The worker starts as soon as its test is collected, so that it boots
+while the other tests run, and its test runs after them (tests/processes.py).
 """
 
 import os
@@ -56,7 +56,7 @@ def worker_warnings():
 
 
 # `celery -A config worker` on the queue: the testing settings, but tasks not eager; this
-# process's environment (CELERY_BROKER_URL). Started with the suite (tests/processes.py).
+# process's environment (CELERY_BROKER_URL). Started early (tests/processes.py).
 WORKER = FreshProcess(
     *("-X", "dev", "-m", "celery", "--app", "config", "worker", "--pool", "solo"),
     *("--queues", QUEUE, "--hostname", f"{QUEUE}@%h"),
@@ -94,25 +94,35 @@ def worker():
     return WORKER.start()
 
 
-def test_a_worker_runs_the_example_task_through_redis(queue, through_the_broker, worker):
-    result = greet.apply_async(args=["Redis"], queue=queue)
-
+def wait_for(worker, condition, what):
+    """Poll until condition() holds; fail with the worker's log when it exits first, or after TASK_TIMEOUT."""
     deadline = time.monotonic() + TASK_TIMEOUT
-    while not result.ready():
+    while not condition():
         if worker.process.poll() is not None:
-            pytest.fail(f"the worker exited ({worker.process.returncode}) before running the task:\n{worker.log()}")
+            pytest.fail(f"the worker exited ({worker.process.returncode}) before {what}:\n{worker.log()}")
         if time.monotonic() > deadline:
-            pytest.fail(f"no result within {TASK_TIMEOUT} s:\n{worker.log()}")
-        time.sleep(0.1)
-    assert result.get(timeout=5) == "Hello, Redis!"
-    result.forget()
+            pytest.fail(f"not {what} within {TASK_TIMEOUT} s:\n{worker.log()}")
+        time.sleep(0.01)
 
-    worker.process.send_signal(signal.SIGTERM)  # a warm shutdown, as `docker stop` sends
+
+@pytest.mark.fresh_process(WORKER)
+def test_a_worker_runs_the_example_task_through_redis(queue, through_the_broker, worker):
+    wait_for(worker, lambda: " ready." in worker.log(), "it was ready")
+    result = greet.apply_async(args=["Redis"], queue=queue)
+    with redis.Redis.from_url(settings.CELERY_BROKER_URL) as broker:
+        wait_for(worker, lambda: broker.llen(queue) == 0, "it took the task from Redis")
+
+    # A warm shutdown, as `docker stop` sends, once the worker holds the task: it runs the task
+    # first. The signal mostly comes while the task runs, and the worker stops at once rather
+    # than at the end of its event loop's next idle second.
+    worker.process.send_signal(signal.SIGTERM)
     try:
         returncode = worker.process.wait(timeout=SHUTDOWN_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the worker did not stop within {SHUTDOWN_TIMEOUT} s of SIGTERM:\n{worker.log()}")
     log = worker.log()
     assert returncode == 0, log
+    assert result.get(timeout=5) == "Hello, Redis!", log  # stored before the worker stopped
+    result.forget()
     assert f"Task {greet.name}[{result.id}] succeeded" in log
     assert "Warning" not in log

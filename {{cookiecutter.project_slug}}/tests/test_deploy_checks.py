@@ -19,6 +19,7 @@ DEPLOY_CHECK = FreshProcess(
 WITHOUT_SECRETS = FreshProcess("manage.py", "check", settings=PRODUCTION)
 
 
+@pytest.mark.fresh_process(DEPLOY_CHECK)
 def test_check_deploy_is_clean_with_secrets_from_files():
     result = DEPLOY_CHECK.result()
 
@@ -26,6 +27,7 @@ def test_check_deploy_is_clean_with_secrets_from_files():
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.fresh_process(WITHOUT_SECRETS)
 def test_a_server_without_its_secrets_refuses_to_start():
     result = WITHOUT_SECRETS.result()
 

@@ -1,17 +1,6 @@
-import json
-
 import pytest
 
-from .processes import FreshProcess
-
-# A fresh process: the health probe keeps its own connection, opened from the settings at
-# the first check. Port 9 (discard) is closed: a real refused connection, not a mock.
-DATABASE_DOWN = FreshProcess(
-    *("manage.py", "shell", "--no-imports", "-c"),
-    "from django.test import Client; import json; "
-    "r = Client().get('/health/'); print(r.status_code, json.dumps(r.json()))",
-    DATABASE_URL="postgres://nobody@127.0.0.1:9/nothing",
-)
+from .processes import DATABASE_DOWN
 
 
 @pytest.mark.django_db
@@ -35,13 +24,12 @@ def test_health_needs_no_allowed_host_or_https(client, settings):
     assert response.status_code == 200
 
 
+@pytest.mark.fresh_process(DATABASE_DOWN)
 def test_health_is_503_naming_the_database_when_it_is_down():
-    result = DATABASE_DOWN.result()
+    health = DATABASE_DOWN.printed_json()["health"]
 
-    assert result.returncode == 0, result.stderr
-    status, body = result.stdout.strip().splitlines()[-1].split(" ", 1)
-    assert status == "503"
-    body = json.loads(body)
+    assert health["status"] == 503
+    body = health["body"]
     assert body["status"] == "error"
     assert body["checks"]["database"].startswith("error: OperationalError")
     assert body["checks"]["cache"] == "ok"
