@@ -2,8 +2,9 @@
 
 ``python -m scripts.bench_images [--runs N] [--template DIR] [--builder podman|buildah]`` runs
 them alone; ``--template`` bakes the project from another checkout of the template (an older
-commit, to compare). The builds are timed with buildah, as the pipeline's build job (ci/build)
-runs them, where it is installed, else with podman; both use the tests' isolated store.
+commit, to compare). The builds are timed with buildah, the builder of the pipeline's build
+job (ci/build adds chroot isolation, vfs storage and a registry cache), where it is installed,
+else with podman; both use the tests' isolated store.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def timed_build(podman, builder: str, project: Path, tag: str, build_args: dict,
     start = time.perf_counter()
     for target in TARGETS:
         command = build_command(builder, project, f"{tag}-{target}", target, build_args, extra)
-        subprocess.run(command, env=podman.env, check=True, capture_output=True)
+        proc = subprocess.run(command, env=podman.env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise podman_module.PodmanError(podman_module.format_failure(command, proc))
     return time.perf_counter() - start
 
 

@@ -107,3 +107,13 @@ def build_once(directory: Path, build: Callable[[Path], None]) -> Path:
             build(directory)
             complete.touch()
     return directory
+
+
+def dockerfile_list_arg(project: Path, name: str) -> list[str]:
+    """The words of the default of ``ARG NAME="..."`` in a project's Dockerfile (e.g. APP_FILES)."""
+    import dockerfile  # the tests that read Dockerfiles need it; the others load nothing
+
+    for command in dockerfile.parse_file(str(project / "Dockerfile")):
+        if command.cmd.upper() == "ARG" and command.value[0].startswith(f"{name}="):
+            return command.value[0].split("=", 1)[1].strip('"').split()
+    raise AssertionError(f"the Dockerfile has no ARG {name}")

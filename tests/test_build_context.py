@@ -17,6 +17,7 @@ import pytest
 from tests.answers import ALL_OFF, ALL_ON, OPTION_SETS, answer_id, with_answers
 from tests.containers import podman as podman_module
 from tests.containers.images import build_project, copy_project, podman_for
+from tests.helpers import dockerfile_list_arg
 
 
 def copied_sources(project: Path) -> set[str]:
@@ -27,8 +28,7 @@ def copied_sources(project: Path) -> set[str]:
     for command in dockerfile.parse_file(str(project / "Dockerfile")):
         if command.cmd.upper() == "COPY" and not any(flag.startswith("--from") for flag in command.flags):
             sources |= {source.strip("/") for source in command.value[:-1]}
-        elif command.cmd.upper() == "ARG" and command.value[0].startswith(("APP_FILES=", "DEVELOPMENT_FILES=")):
-            sources |= set(command.value[0].split("=", 1)[1].strip('"').split())
+    sources |= {*dockerfile_list_arg(project, "APP_FILES"), *dockerfile_list_arg(project, "DEVELOPMENT_FILES")}
     return sources - {"."}
 
 
