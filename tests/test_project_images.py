@@ -157,7 +157,7 @@ def test_production_image_ships_no_test_tools_or_node(podman, images, answers, p
     assert "node_modules" not in listing.stdout
     assert not {"src", "package.json"} & set(listing.stdout.split())
     # /app holds exactly the files production runs (APP_FILES), and what the build makes.
-    made = {"media", "staticfiles", *(["frontend"] if answers["use_frontend"] else [])}
+    made = {"__pycache__", "media", "staticfiles", *(["frontend"] if answers["use_frontend"] else [])}
     app = podman.run_image(images["production"], "ls", "-A", "/app").stdout.split()
     assert sorted(app) == sorted({*helpers.dockerfile_list_arg(project, "APP_FILES"), *made})
 
