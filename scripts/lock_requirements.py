@@ -18,7 +18,6 @@ one package moves nothing else, as a project's own bin/lock-requirements does.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import subprocess
 import sys
@@ -28,9 +27,9 @@ from pathlib import Path
 import jinja2
 import reserved_names  # scripts/, beside this script
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}"
+TEMPLATE = reserved_names.TEMPLATE
 # Compiled for the oldest supported Python with --universal: markers cover the newer ones.
-OLDEST_PYTHON = "3.12"
+OLDEST_PYTHON = reserved_names.PYTHON_VERSION
 # The command the project's bin/lock-requirements runs for each file, as uv writes it into the
 # header: a project that relocks without changing anything gets the same files, and Renovate's
 # pip-compile manager reads the header to regenerate a lock file itself.
@@ -72,8 +71,8 @@ def main() -> int:
     extra = sys.argv[1:]
     production, test = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for use_celery, use_cron in itertools.product([True, False], repeat=2):
-            answers = {"use_celery": use_celery, "use_cron": use_cron}
+        for answers in reserved_names.LOCK_VARIANTS:
+            use_celery, use_cron = answers["use_celery"], answers["use_cron"]
             workdir = Path(tmp) / f"celery-{use_celery}-cron-{use_cron}"
             workdir.mkdir()
             for name in ("requirements", "requirements-test"):

@@ -23,6 +23,8 @@ DEFAULTS = {
 OPTION_SETS = [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product([True, False], repeat=3)]
 ALL_ON = dict.fromkeys(OPTIONS, True)
 ALL_OFF = dict.fromkeys(OPTIONS, False)
+# Every option set on the default Python, and the defaults on each other Python version.
+VARIANTS = [*OPTION_SETS, *({"python_version": version} for version in PYTHON_VERSIONS[1:])]
 # The deploy target changes only the deploy files: its sets are the default parts, every part on
 # (worker, beat and cron manifests) and every part off (none of them).
 KUBERNETES = {"deploy_target": "kubernetes"}

@@ -4,17 +4,18 @@ derives from the remote, and the stand-ins for buildah, skopeo and curl."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import yaml
 
-from tests.answers import OPTION_SETS, PYTHON_VERSIONS
+from tests.answers import VARIANTS
 from tests.stubs import stand_ins
 
 # Everything the pipeline's template depends on: Celery (services and variables of the
 # test job) and the Python version (the template-drift job's image). The static checks
 # run on every answer set, the rest with and without Celery.
-ALL_ANSWER_SETS = [*OPTION_SETS, *({"python_version": version} for version in PYTHON_VERSIONS[1:])]
+ALL_ANSWER_SETS = VARIANTS
 PIPELINE_ANSWER_SETS = [{"use_celery": True}, {"use_celery": False}]
 
 # The jobs `verified` waits for: every check of the commit's images, and its SBOM.
@@ -28,6 +29,8 @@ RELEASE_JOBS = {"promote-production", "deploy-production", "sbom-production"}
 # Where gitlab-ci-local puts CI_REGISTRY_IMAGE for tests/gitlab.py's remote.
 IMAGE = "local-registry.gitlab.example.com/agency/my-project"
 MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
+# The digest of MANIFEST: what `promote-*` hands over as the promoted image's reference.
+DIGEST = "sha256:" + hashlib.sha256(MANIFEST.encode()).hexdigest()
 # `skopeo inspect --raw` prints MANIFEST, `skopeo inspect` the image's labels
 # (org.opencontainers.image.revision is STUB_REVISION); both fail as for a missing image
 # where STUB_NO_IMAGE=1, or where the reference is one of the space-separated STUB_MISSING.

@@ -16,7 +16,7 @@ import pytest
 
 from tests.answers import ALL_OFF, ALL_ON, OPTION_SETS, answer_id, with_answers
 from tests.containers import podman as podman_module
-from tests.containers.images import build_project, copy_project, podman_for
+from tests.containers.images import build_project, copy_project, podman_for, project_images
 from tests.helpers import dockerfile_list_arg
 
 
@@ -120,8 +120,8 @@ def markers_in_image(podman: podman_module.Podman, tag: str, markers: set[bytes]
 
 
 @pytest.fixture(scope="module")
-def podman() -> podman_module.Podman:
-    return podman_for()
+def podman(answers) -> podman_module.Podman:
+    return podman_for(*project_images(answers))
 
 
 @pytest.mark.container

@@ -18,7 +18,7 @@ import pytest
 
 from tests.answers import ALL_OFF, with_answers
 from tests.compose_stack import SERVICE_IMAGES, Stack, get
-from tests.containers.images import NODE_IMAGE, copy_project, podman_for
+from tests.containers.images import copy_project, podman_for, project_images
 from tests.helpers import BIN, path_with, run, tool
 from tests.stubs import calls, stand_ins
 
@@ -102,7 +102,7 @@ def test_make_test_and_lint_use_the_project_venv(project, answers, venv_for, tmp
 
 @pytest.fixture
 def stack(project, answers, tmp_path):
-    podman = podman_for(*SERVICE_IMAGES, *([NODE_IMAGE] if answers["use_frontend"] else []))
+    podman = podman_for(*SERVICE_IMAGES, *project_images(answers))
     tool("podman-compose")
     stack = Stack(podman, copy_project(project, tmp_path), answers["python_version"], uid=APP_ID)
     try:

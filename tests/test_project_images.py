@@ -21,7 +21,6 @@ from tests.answers import ALL_OFF, ALL_ON, answer_id, with_answers
 from tests.containers import images as images_module
 from tests.containers.images import COMMIT_HASH, build_project, copy_project
 from tests.containers.podman import free_port
-from tests.containers.standins import python_image
 from tests.require import port_open, unavailable
 
 pytestmark = pytest.mark.container
@@ -33,8 +32,7 @@ SECRET_KEY = "s3cr3t-" + hashlib.sha256(b"the production image test's key").hexd
 
 @pytest.fixture(scope="module")
 def podman(answers):
-    needed = [python_image(answers["python_version"])]
-    return images_module.podman_for(*needed, *([images_module.NODE_IMAGE] if answers["use_frontend"] else []))
+    return images_module.podman_for(*images_module.project_images(answers))
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ import yaml
 from tests import helpers
 from tests.answers import ALL_ON, KUBERNETES, answer_id, with_answers
 from tests.containers import podman as podman_module
-from tests.containers.images import COMMIT_HASH, build_project
+from tests.containers.images import COMMIT_HASH, build_project, podman_for, project_images
 from tests.kubernetes import PLACEHOLDER_IMAGE, kustomize
 from tests.require import port_open, unavailable
 
@@ -97,16 +97,14 @@ patches:
 
 
 @pytest.fixture(scope="module")
-def podman():
-    reason = podman_module.unavailable_reason()
-    if reason:
-        unavailable(reason)
+def podman(answers):
+    podman = podman_for(*project_images(answers))
     if not Path("/usr/libexec/podman/catatonit").exists():
         unavailable("podman kube play needs catatonit (apt-get install catatonit)")
     for port, name in ((5432, "PostgreSQL"), (6379, "Redis")):
         if not port_open("127.0.0.1", port):
             unavailable(f"no {name} answers on 127.0.0.1:{port}")
-    return podman_module.Podman()
+    return podman
 
 
 @pytest.fixture(scope="module")

@@ -5,31 +5,28 @@ gitlab-ci-local lists the jobs of the tag pipelines and runs them with its shell
 then `deploy-*` and `rollback-*` of a kubernetes project against the stand-in kubectl of
 tests/kubectl_standin.py, so that the digest `promote-*` hands over (promote.env) is what
 reaches the cluster. The webhook target's job runs are in the pipeline's own tests
-(test_gitlab_ci.py: the webhook call, and the loud failure until it is configured).
+(test_project_pipeline_runs.py: the webhook call, and the loud failure until it is configured).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests import stubs
 from tests.answers import ALL_ON, KUBERNETES, with_answers
 from tests.gitlab import GitlabCiLocal, git_repo, tag
-from tests.helpers import path_with, run, tool
+from tests.helpers import path_with, tool
 from tests.kubectl_standin import calls, install
+from tests.project_pipeline import DIGEST, IMAGE, SKOPEO, pipeline_config
 
-RC_TAG = tag("v1.2.0-rc1", "rc-tag")
-RELEASE_TAG = tag("v1.2.0", "release-tag")
+RC_TAG = tag("v1.2.0-rc1")
+RELEASE_TAG = tag("v1.2.0")
 TAGS = {"acceptance": RC_TAG, "production": RELEASE_TAG}
-REGISTRY_IMAGE = "local-registry.gitlab.example.com/agency/my-project"
-MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}'
-PROMOTED = f"{REGISTRY_IMAGE}@sha256:{hashlib.sha256(MANIFEST.encode()).hexdigest()}"
-PREVIOUS = f"{REGISTRY_IMAGE}@sha256:{'0' * 64}"
+PROMOTED = f"{IMAGE}@{DIGEST}"
+PREVIOUS = f"{IMAGE}@sha256:{'0' * 64}"
 KUBERNETES_ALL_ON = {**ALL_ON, **KUBERNETES}
 BOTH_TARGETS = with_answers({}, KUBERNETES_ALL_ON)
 
@@ -41,20 +38,8 @@ def gcl(project, tmp_path_factory) -> GitlabCiLocal:
 
 @pytest.fixture
 def skopeo(tmp_path) -> Path:
-    """A stand-in skopeo: records its arguments in skopeo.jsonl; `inspect --raw` prints MANIFEST."""
-    directory = tmp_path / "bin"
-    directory.mkdir(exist_ok=True)
-    script = directory / "skopeo"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import json, sys\n"
-        f"with open({str(tmp_path / 'skopeo.jsonl')!r}, 'a') as log:\n"
-        "    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
-        "if sys.argv[1:3] == ['inspect', '--raw']:\n"
-        f"    sys.stdout.write({MANIFEST!r})\n"
-    )
-    script.chmod(0o755)
-    return directory
+    """The recording stand-in skopeo of the pipeline's tests: `inspect --raw` prints MANIFEST."""
+    return stubs.stand_ins(tmp_path / "bin", ("skopeo",), SKOPEO)
 
 
 @pytest.fixture
@@ -65,11 +50,6 @@ def cluster(tmp_path, skopeo) -> Path:
 
 
 # ---- the jobs of each target --------------------------------------------------------------
-
-
-@BOTH_TARGETS
-def test_the_pipeline_matches_gitlab_schema(project):
-    run([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml"], cwd=project)
 
 
 @BOTH_TARGETS
@@ -87,7 +67,7 @@ def test_each_tag_pipeline_promotes_deploys_and_offers_a_rollback_on_kubernetes(
 
 @BOTH_TARGETS
 def test_the_deploy_jobs_run_in_the_pinned_tools_image_of_their_target(project, answers):
-    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    config = pipeline_config(project)
     image = config["variables"]["DEPLOY_TOOLS_IMAGE"]
     name, _, version = image.rpartition(":")
     assert version[:1].isdigit(), f"{image} is not pinned to a version"
@@ -98,7 +78,7 @@ def test_the_deploy_jobs_run_in_the_pinned_tools_image_of_their_target(project, 
 
 @with_answers(KUBERNETES_ALL_ON)
 def test_the_rollback_jobs_are_manual_never_block_and_share_the_deploys_lock(project):
-    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    config = pipeline_config(project)
     for environment in TAGS:
         job = config[f"rollback-{environment}"]
         assert job["script"] == [f"ci/deploy {environment} rollback"]
@@ -145,7 +125,7 @@ def test_the_rollback_job_redeploys_the_previous_releases_digest(gcl, skopeo, cl
     assert {image for resources in applied for resource in resources for image in resource.get("images", [])} == {
         PREVIOUS
     }
-    assert not (Path(skopeo.parent) / "skopeo.jsonl").exists(), "a rollback promotes nothing"
+    assert not stubs.calls(skopeo), "a rollback promotes nothing"
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import re
 import pytest
 import yaml
 
-from tests.answers import DEFAULTS, PYTHON_VERSIONS, with_answers
+from tests.answers import DEFAULTS, KUBERNETES_SETS, PYTHON_VERSIONS, with_answers
 from tests.gitlab import GitlabCiLocal, git_repo, global_variables
 from tests.helpers import run, tool
 from tests.project_pipeline import (
@@ -39,7 +39,7 @@ def expanded(project, tmp_path_factory) -> dict:
     return yaml.safe_load(GitlabCiLocal(repo)("--preview").stdout)
 
 
-@with_answers(*ALL_ANSWER_SETS)
+@with_answers(*ALL_ANSWER_SETS, *KUBERNETES_SETS)
 def test_pipeline_matches_gitlab_schema(project):
     run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],

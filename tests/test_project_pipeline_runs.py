@@ -7,7 +7,6 @@ against this machine's PostgreSQL and Redis; template-drift against a template r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -17,13 +16,12 @@ import pytest
 from tests.answers import answer_id, with_answers
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, branch, commit_all, git, git_repo, merge_request, tag
 from tests.helpers import BIN, database_url, path_with, run
-from tests.project_pipeline import IMAGE, MANIFEST, PIPELINE_ANSWER_SETS, pipeline_config, registry_stand_ins
+from tests.project_pipeline import DIGEST, IMAGE, PIPELINE_ANSWER_SETS, pipeline_config, registry_stand_ins
 from tests.require import port_open, unavailable
 from tests.stubs import calls
 from tests.template_repo import TemplateRepo, cruft_create, git_environment
 
 PASSWORD = {"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "made-up-job-token"}
-DIGEST = "sha256:" + hashlib.sha256(MANIFEST.encode()).hexdigest()
 
 
 @pytest.fixture

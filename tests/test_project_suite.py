@@ -8,16 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.answers import MATRIX, OPTION_SETS, PYTHON_VERSIONS, answer_id, with_answers
+from tests.answers import MATRIX, VARIANTS, answer_id, with_answers
 from tests.helpers import database_url, run
 from tests.require import REQUIRE_ALL, port_open, unavailable
 
 # PostgreSQL's behaviour does not depend on the Python version: every option set on the
 # default Python, and the defaults on the others. SQLite runs the whole matrix.
-POSTGRES_ANSWER_SETS = [
-    *OPTION_SETS,
-    *({"python_version": version} for version in PYTHON_VERSIONS[1:]),
-]
+POSTGRES_ANSWER_SETS = VARIANTS
 
 pytestmark = pytest.mark.slow
 

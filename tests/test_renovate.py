@@ -21,7 +21,14 @@ import yaml
 from packaging.requirements import Requirement
 
 from tests import renovate
-from tests.answers import ALL_OFF, ALL_ON, COOKIECUTTER_JSON, OPTION_SETS, PYTHON_VERSIONS, TEMPLATE_DIR, with_answers
+from tests.answers import (
+    ALL_OFF,
+    ALL_ON,
+    COOKIECUTTER_JSON,
+    TEMPLATE_DIR,
+    VARIANTS,
+    with_answers,
+)
 from tests.helpers import BIN, path_with, run
 from tests.require import unavailable
 from tests.template_repo import Repo, TemplateRepo, conflicts, cruft, cruft_create, git_environment
@@ -30,7 +37,7 @@ BASE_IMAGE = COOKIECUTTER_JSON["base_image"]
 # The project's lock files, each compiled from its .in file (the tools' lock included).
 LOCKS = ("requirements", "requirements-test", "requirements-tools")
 # Where Renovate finds something different: every optional part, and every Python version.
-ANSWER_SETS = [*OPTION_SETS, *({"python_version": version} for version in PYTHON_VERSIONS[1:])]
+ANSWER_SETS = VARIANTS
 # The variable holding an image in the pipeline, e.g. `BUILDAH_IMAGE: quay.io/buildah/stable:v1.42.2`.
 IMAGE_VARIABLE = re.compile(r"^[A-Z][A-Z_]*_IMAGE$")
 

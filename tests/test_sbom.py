@@ -18,8 +18,7 @@ from packaging.utils import canonicalize_name
 
 from tests.answers import ALL_ON, answer_id, with_answers
 from tests.containers import podman as podman_module
-from tests.containers.images import build_project
-from tests.require import unavailable
+from tests.containers.images import build_project, podman_for, project_images
 
 pytestmark = [pytest.mark.container, with_answers(ALL_ON)]
 # What the base image's /venv has before the project installs anything.
@@ -27,11 +26,8 @@ BASE_VENV = {"pip"}
 
 
 @pytest.fixture(scope="module")
-def podman() -> podman_module.Podman:
-    reason = podman_module.unavailable_reason()
-    if reason:
-        unavailable(reason)
-    return podman_module.Podman()
+def podman(answers) -> podman_module.Podman:
+    return podman_for(*project_images(answers))
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,12 @@ def podman_for(*images: str) -> Podman:
     return podman
 
 
+def project_images(answers: dict) -> list[str]:
+    """The official images a project baked with these answers builds on: its Python, and node
+    where it has the frontend."""
+    return [standins.python_image(answers["python_version"]), *([NODE_IMAGE] if answers["use_frontend"] else [])]
+
+
 @dataclasses.dataclass(frozen=True)
 class CronRunnerChoice:
     """How ``base_image()`` builds the cron runner (supercronic).
