@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import urllib.parse
 
 import pytest
 
@@ -26,3 +27,19 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def require_postgres() -> None:
+    """Go on only where a PostgreSQL answers where the tests connect (DCT_POSTGRES_URL's host and port)."""
+    from tests.helpers import POSTGRES  # tests/helpers.py imports this module where it needs it
+
+    url = urllib.parse.urlsplit(POSTGRES)
+    host, port = url.hostname or "127.0.0.1", url.port or 5432
+    if not port_open(host, port):
+        unavailable(f"no PostgreSQL answers on {host}:{port}")
+
+
+def require_redis() -> None:
+    """Go on only where a Redis answers on 127.0.0.1:6379, the broker the generated projects' tests use."""
+    if not port_open("127.0.0.1", 6379):
+        unavailable("no Redis answers on 127.0.0.1:6379")

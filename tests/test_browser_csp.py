@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run
-from tests.require import port_open, unavailable
+from tests.require import require_postgres, unavailable
 from tests.service import TRUSTED, serve
 
 pytestmark = pytest.mark.services
@@ -101,8 +101,7 @@ def load(url: str, profile: Path) -> str:
 @pytest.fixture(scope="module")
 def site(default_project, frontend_build, venv_for, tmp_path_factory) -> tuple[Path, Path]:
     """A copy of the default project with the frontend built and static files collected."""
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    require_postgres()
     venv = venv_for(default_project)
     project = tmp_path_factory.mktemp("browser") / default_project.name
     shutil.copytree(default_project, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))

@@ -19,7 +19,7 @@ import pytest
 
 from tests.answers import DEFAULTS
 from tests.helpers import POSTGRES, database_url, run
-from tests.require import port_open, unavailable
+from tests.require import require_postgres
 from tests.template_repo import Repo, TemplateRepo, conflicts, cruft, cruft_create, git_environment
 
 # The last template commit before the custom user model: projects generated from it have auth.User.
@@ -78,8 +78,7 @@ class Project:
 @pytest.fixture(scope="module")
 def updated(tmp_path_factory, venv_for) -> tuple[Project, dict]:
     """The old project with users in its database, before and after the update."""
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    require_postgres()
     root = tmp_path_factory.mktemp("cruft-user-model")
     env = git_environment(root / "home")
     template = TemplateRepo.copy_of_commit(root / "template", env, OLD_TEMPLATE)

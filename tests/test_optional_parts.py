@@ -21,7 +21,7 @@ import yaml
 from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import KUBERNETES_SETS, OPTION_SETS, OPTIONS, with_answers
 from tests.helpers import run
-from tests.require import port_open, unavailable
+from tests.require import require_redis
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
 # case-insensitive. A word is bounded by non-letters: "heartbeat" is not "beat", but
@@ -357,8 +357,7 @@ def test_collectstatic_serves_the_frontend_build(frontend_build, default_project
 @pytest.mark.services
 def test_celery_worker_test_really_runs_against_redis(bake, venv_for):
     """The generated test skips without Redis; in the template suite Redis must answer and the test pass."""
-    if not port_open("127.0.0.1", 6379):
-        unavailable("no Redis answers on 127.0.0.1:6379")
+    require_redis()
     project = bake()
     venv = venv_for(project)
     env = {

@@ -21,7 +21,7 @@ from tests.answers import ALL_OFF, ALL_ON, answer_id, with_answers
 from tests.containers import images as images_module
 from tests.containers.images import COMMIT_HASH, build_project, copy_project
 from tests.containers.podman import free_port
-from tests.require import port_open, unavailable
+from tests.require import require_postgres, require_redis
 
 pytestmark = pytest.mark.container
 # Every part on, and every part off.
@@ -49,8 +49,7 @@ def secret_key_file(tmp_path) -> Path:
 
 
 def database_url(suffix: str) -> str:
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    require_postgres()
     return helpers.database_url("image", suffix)
 
 
@@ -58,8 +57,7 @@ def database_url(suffix: str) -> str:
 def test_development_image_runs_the_test_suite_against_postgresql(podman, images, answers):
     env = ["-e", f"DATABASE_URL={database_url(answer_id(answers))}", "-e", "REQUIRE_SERVICES=1"]
     if answers["use_celery"]:
-        if not port_open("127.0.0.1", 6379):
-            unavailable("no Redis answers on 127.0.0.1:6379")
+        require_redis()
         env += ["-e", "CELERY_BROKER_URL=redis://127.0.0.1:6379/0"]
 
     result = podman.run_image(images["development"], options=["--network=host", *env], timeout=900, check=False)
@@ -87,8 +85,7 @@ def production(podman, images, secret_key_file):
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "PORT": str(port),  # gunicorn binds it, and the image's health check follows it
     }
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    require_postgres()
     with podman.container(images["production"], options=options, env=env, network="host") as container:
         container.wait_http(f"http://127.0.0.1:{port}/health/", timeout=90, ok_statuses=[200])
         yield container, port

@@ -48,7 +48,7 @@ from tests.answers import ALL_ON, KUBERNETES, answer_id, with_answers
 from tests.containers import podman as podman_module
 from tests.containers.images import COMMIT_HASH, build_project, podman_for, project_images
 from tests.kubernetes import PLACEHOLDER_IMAGE, kustomize
-from tests.require import port_open, unavailable
+from tests.require import require_postgres, require_redis, unavailable
 
 pytestmark = [pytest.mark.container, pytest.mark.services, with_answers({**ALL_ON, **KUBERNETES})]
 
@@ -101,9 +101,8 @@ def podman(answers):
     podman = podman_for(*project_images(answers))
     if not Path("/usr/libexec/podman/catatonit").exists():
         unavailable("podman kube play needs catatonit (apt-get install catatonit)")
-    for port, name in ((5432, "PostgreSQL"), (6379, "Redis")):
-        if not port_open("127.0.0.1", port):
-            unavailable(f"no {name} answers on 127.0.0.1:{port}")
+    require_postgres()
+    require_redis()
     return podman
 
 

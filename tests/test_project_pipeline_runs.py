@@ -17,7 +17,7 @@ from tests.answers import answer_id, with_answers
 from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, branch, commit_all, git, git_repo, merge_request, tag
 from tests.helpers import BIN, database_url, path_with, run
 from tests.project_pipeline import DIGEST, IMAGE, PIPELINE_ANSWER_SETS, pipeline_config, registry_stand_ins
-from tests.require import port_open, unavailable
+from tests.require import require_postgres, require_redis
 from tests.stubs import calls
 from tests.template_repo import TemplateRepo, cruft_create, git_environment
 
@@ -225,10 +225,9 @@ def test_check_deploy_job_passes_on_the_production_settings(default_project, ven
 @with_answers(*PIPELINE_ANSWER_SETS)
 @pytest.mark.services
 def test_test_job_runs_the_suite_with_reports_and_coverage(project, venv_for, answers, tmp_path):
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
-    if answers["use_celery"] and not port_open("127.0.0.1", 6379):
-        unavailable("no Redis answers on 127.0.0.1:6379")
+    require_postgres()
+    if answers["use_celery"]:
+        require_redis()
     venv = venv_for(project, answers["python_version"])
     repo = git_repo(project, tmp_path / "my-project")
     # gitlab-ci-local runs services only in containers: this machine's PostgreSQL and Redis

@@ -10,7 +10,7 @@ import pytest
 
 from tests.answers import MATRIX, VARIANTS, answer_id, with_answers
 from tests.helpers import database_url, run
-from tests.require import REQUIRE_ALL, port_open, unavailable
+from tests.require import REQUIRE_ALL, require_postgres
 
 # PostgreSQL's behaviour does not depend on the Python version: every option set on the
 # default Python, and the defaults on the others. SQLite runs the whole matrix.
@@ -37,8 +37,7 @@ def test_project_suite_passes_on_sqlite(answers, project, venv_for):
 @pytest.mark.services
 @with_answers(*POSTGRES_ANSWER_SETS)
 def test_project_suite_passes_on_postgresql(answers, project, venv_for):
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    require_postgres()
     venv = venv_for(project, answers["python_version"])
     env = project_environment(venv, DATABASE_URL=database_url("project-suite", answer_id(answers)))
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.helpers import POSTGRES, WORKER, short_hash
-from tests.require import port_open, unavailable
+from tests.require import require_postgres
 from tests.service import TRUSTED, UNTRUSTED, get, serve, silent_server, slow_clients
 
 pytestmark = pytest.mark.services
@@ -38,8 +38,7 @@ BODY_LIMIT = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def venv(project, answers, venv_for):
-    if not port_open("127.0.0.1", 5432):
-        unavailable("no PostgreSQL answers on 127.0.0.1:5432")
+    require_postgres()
     return venv_for(project, answers["python_version"])
 
 
