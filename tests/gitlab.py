@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import CACHE_DIR, build_once, run
+from tests.helpers import CACHE_DIR, build_once, run, tool
 from tests.require import unavailable
 from tests.template_repo import Repo
 
@@ -60,6 +60,12 @@ def gitlab_ci_local() -> Path:
 
     prefix = build_once(CACHE_DIR / f"gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}", install)
     return prefix / "node_modules" / ".bin" / "gitlab-ci-local"
+
+
+def check_against_gitlab_schema(directory: Path, pipeline_file: str = ".gitlab-ci.yml") -> None:
+    """check-jsonschema with GitLab's CI schema, after its gitlab-ci transform (`!reference` tags)."""
+    schema = ["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci"]
+    run([tool("check-jsonschema"), *schema, pipeline_file], cwd=directory)
 
 
 def git(repo: Path, *args: str) -> str:

@@ -39,6 +39,7 @@ from tests.cruft_scenario import (
     production_cmd,
     set_setting,
 )
+from tests.gitlab import check_against_gitlab_schema
 from tests.helpers import run, tool
 from tests.template_repo import (
     PROJECT_DIR_NAME,
@@ -49,8 +50,6 @@ from tests.template_repo import (
     cruft_create,
     git_environment,
 )
-
-CI_FILE = [".gitlab-ci.yml"]
 
 
 @pytest.fixture
@@ -295,10 +294,7 @@ def test_update_adds_the_new_pipeline_job(updated):
     # Nothing else in the pipeline changed.
     before = yaml.safe_load(updated.before[".gitlab-ci.yml"])
     assert {name: value for name, value in config.items() if name != NEW_JOB} == before
-    run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
-        cwd=project,
-    )
+    check_against_gitlab_schema(project)
 
 
 def test_update_keeps_the_teams_changes(updated):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.answers import DEFAULTS, KUBERNETES_SETS, PYTHON_VERSIONS, with_answers
-from tests.gitlab import GitlabCiLocal, git_repo, global_variables
+from tests.gitlab import GitlabCiLocal, check_against_gitlab_schema, git_repo, global_variables
 from tests.helpers import run, tool
 from tests.project_pipeline import (
     ALL_ANSWER_SETS,
@@ -23,8 +23,6 @@ from tests.project_pipeline import (
     VERIFY_JOBS,
     pipeline_config,
 )
-
-CI_FILE = [".gitlab-ci.yml"]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +39,7 @@ def expanded(project, tmp_path_factory) -> dict:
 
 @with_answers(*ALL_ANSWER_SETS, *KUBERNETES_SETS)
 def test_pipeline_matches_gitlab_schema(project):
-    run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *CI_FILE],
-        cwd=project,
-    )
+    check_against_gitlab_schema(project)
 
 
 @with_answers(*ALL_ANSWER_SETS)

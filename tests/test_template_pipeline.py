@@ -22,7 +22,7 @@ import yaml
 from tests.answers import COOKIECUTTER_JSON, PYTHON_VERSIONS, TEMPLATE_DIR
 from tests.containers import images
 from tests.containers.standins import python_image
-from tests.gitlab import DEFAULT_BRANCH, PROBE, GitlabCiLocal, branch, merge_request, tag
+from tests.gitlab import DEFAULT_BRANCH, PROBE, GitlabCiLocal, branch, check_against_gitlab_schema, merge_request, tag
 from tests.helpers import path_with, run, tool
 from tests.require import unavailable
 from tests.stubs import LOG, calls, stand_ins
@@ -86,17 +86,7 @@ def build_base_image(tmp_path, pipeline):
 
 
 def test_pipeline_passes_gitlabs_schema():
-    run(
-        [
-            tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.gitlab-ci",
-            "--data-transform",
-            "gitlab-ci",
-            PIPELINE_FILE,
-        ],
-        cwd=TEMPLATE_DIR,
-    )
+    check_against_gitlab_schema(TEMPLATE_DIR, PIPELINE_FILE)
 
 
 def test_every_job_runs_one_script_of_ci(pipeline):
