@@ -17,7 +17,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -60,6 +62,17 @@ def gitlab_ci_local() -> Path:
 
     prefix = build_once(CACHE_DIR / f"gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}", install)
     return prefix / "node_modules" / ".bin" / "gitlab-ci-local"
+
+
+def gitlab_settings(project: Path) -> dict:
+    """The project's .gitlab/settings.toml, which bin/setup-gitlab applies."""
+    return tomllib.loads((project / ".gitlab" / "settings.toml").read_text())
+
+
+def tag_patterns(project: Path) -> dict[str, re.Pattern]:
+    """The pipeline's RC_TAG_PATTERN and RELEASE_TAG_PATTERN, as Python regular expressions."""
+    variables = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["variables"]
+    return {name: re.compile(variables[name]["value"].strip("/")) for name in ("RC_TAG_PATTERN", "RELEASE_TAG_PATTERN")}
 
 
 def check_against_gitlab_schema(directory: Path, pipeline_file: str = ".gitlab-ci.yml") -> None:

@@ -8,13 +8,11 @@ tool (python-gitlab, requirements-tools.txt) stays out of every image.
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
-
-import yaml
 
 from tests.answers import OPTION_SETS, with_answers
 from tests.fake_gitlab import wildcard_matches
+from tests.gitlab import gitlab_settings as settings
+from tests.gitlab import tag_patterns
 from tests.test_bake import requirement_names
 from tests.test_optional_parts import dockerfile_stages
 
@@ -23,16 +21,6 @@ RC_TAGS = ["v1.4.0-rc1", "1.4.0-rc2", "v10.20.30-rc12"]
 RELEASE_TAGS = ["v1.4.0", "1.4.0", "v10.20.30"]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 TABLE_HEADER = "| Variable | Environment scope | Required | Masked | Protected | Type | What |"
-
-
-def settings(project: Path) -> dict:
-    return tomllib.loads((project / ".gitlab" / "settings.toml").read_text())
-
-
-def tag_patterns(project: Path) -> dict[str, re.Pattern]:
-    """The pipeline's RC_TAG_PATTERN and RELEASE_TAG_PATTERN, as Python regular expressions."""
-    variables = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["variables"]
-    return {name: re.compile(variables[name]["value"].strip("/")) for name in ("RC_TAG_PATTERN", "RELEASE_TAG_PATTERN")}
 
 
 def test_the_sample_tags_are_the_pipelines_deploy_tags(default_project):

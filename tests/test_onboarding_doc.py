@@ -14,14 +14,13 @@ import dataclasses
 import re
 import shlex
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.answers import DEFAULTS
 from tests.fake_gitlab import wildcard_matches
+from tests.gitlab import gitlab_settings, tag_patterns
 from tests.helpers import run, tool
 from tests.require import unavailable
 from tests.venvs import TOOLS_REQUIREMENTS, project_venv
@@ -196,7 +195,7 @@ def test_cd_goes_into_the_project(commands, project):
 
 
 def test_the_environment_it_sets_is_read_by_the_project(commands, project):
-    settings = tomllib.loads((project / ".gitlab" / "settings.toml").read_text())
+    settings = gitlab_settings(project)
     values = {
         (v["name"] if v["environment_scope"] == "*" else f"{v['environment_scope'].upper()}_{v['name']}") + suffix
         for v in settings["variables"]
@@ -216,9 +215,8 @@ def test_the_rc_tag_deploys_to_acceptance_and_only_maintainers_create_it(command
     assert tag_command.words[2] == "--annotate"
     [push] = [c for c in of(commands, "git") if c.words[1:4] == ["push", "origin", tag]]
     assert push
-    variables = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["variables"]
-    rc, release = (variables[name]["value"].strip("/") for name in ("RC_TAG_PATTERN", "RELEASE_TAG_PATTERN"))
-    assert re.search(rc, tag)
-    assert not re.search(release, tag)
-    protected = tomllib.loads((project / ".gitlab" / "settings.toml").read_text())["protected_tags"]
+    patterns = tag_patterns(project)
+    assert patterns["RC_TAG_PATTERN"].search(tag)
+    assert not patterns["RELEASE_TAG_PATTERN"].search(tag)
+    protected = gitlab_settings(project)["protected_tags"]
     assert any(wildcard_matches(entry["name"], tag) and entry["create_access_level"] == 40 for entry in protected)

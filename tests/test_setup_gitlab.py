@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from tests.answers import DEFAULTS
 from tests.fake_gitlab import MAINTAINER, FakeGitLab, serving
 from tests.gitlab import GIT_ENV, git
+from tests.gitlab import gitlab_settings as settings
 from tests.helpers import run
 from tests.venvs import TOOLS_REQUIREMENTS, project_venv
 
@@ -77,10 +77,6 @@ def one_line(result) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-def settings(project: Path) -> dict:
-    return tomllib.loads((project / ".gitlab" / "settings.toml").read_text())
 
 
 def levels(entries: list[dict]) -> set[int]:
