@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from tests.answers import DEFAULTS, answer_id
 from tests.containers import registry, standins
-from tests.helpers import CACHE_DIR, build_once, run
+from tests.helpers import CACHE_DIR, build_once, run, tree_digest
 from tests.require import unavailable
 from tests.venvs import project_venv
 
@@ -87,14 +86,6 @@ def venv_for(bake):
     return venv
 
 
-def frontend_hash(frontend: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(frontend.rglob("*")):
-        if path.is_file() and "dist" not in path.relative_to(frontend).parts:
-            digest.update(path.relative_to(frontend).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 @pytest.fixture(scope="session")
 def frontend_build(bake) -> Path:
     """The default project's frontend/, after `npm ci && npm run build`: once per session
@@ -111,5 +102,5 @@ def frontend_build(bake) -> Path:
         run([npm, "ci", "--no-audit", "--no-fund"], cwd=build, env=env)
         run([npm, "run", "build"], cwd=build, env=env)
 
-    build = build_once(CACHE_DIR / "frontend-builds" / frontend_hash(source), npm_build)
-    return build
+    sources = tree_digest(source, keep=lambda relative: "dist" not in relative.parts)  # not a build's output
+    return build_once(CACHE_DIR / "frontend-builds" / sources[:16], npm_build)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from filelock import FileLock
@@ -107,6 +107,19 @@ def build_once(directory: Path, build: Callable[[Path], None]) -> Path:
             build(directory)
             complete.touch()
     return directory
+
+
+def tree_digest(root: Path, keep: Callable[[PurePosixPath], bool] = lambda relative: True) -> str:
+    """SHA-256 of a tree: the name of every kept path below root, and each file's mode and bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        relative = PurePosixPath(path.relative_to(root).as_posix())
+        if keep(relative):
+            digest.update(f"{relative}\0".encode())
+            if path.is_file():
+                digest.update(f"{path.stat().st_mode & 0o777:o}\0".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def dockerfile_list_arg(project: Path, name: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tomllib
@@ -14,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.answers import ALL_OFF, ALL_ON, KUBERNETES, KUBERNETES_SETS, MATRIX, TEMPLATE_DIR, with_answers
-from tests.helpers import BIN, path_with, run, tool
+from tests.helpers import BIN, path_with, run, tool, tree_digest
 from tests.require import unavailable
 
 ANSWER_SETS = [
@@ -112,16 +111,6 @@ def test_frontend_package_files_parse(project, answers):
     assert lock["name"] == package["name"]
     assert lock["packages"][""]["devDependencies"] == package["devDependencies"]
     assert "build" in package["scripts"]
-
-
-def tree_digest(project: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(project.rglob("*")):
-        digest.update(path.relative_to(project).as_posix().encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-            digest.update(oct(path.stat().st_mode).encode())
-    return digest.hexdigest()
 
 
 @with_answers(ALL_ON, ALL_OFF, {**ALL_ON, **KUBERNETES})

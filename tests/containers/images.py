@@ -18,7 +18,7 @@ from tests.answers import DEFAULTS
 from tests.containers import podman as podman_module
 from tests.containers import registry, standins
 from tests.containers.podman import Podman
-from tests.helpers import TEMPLATE_DIR, cache_lock
+from tests.helpers import TEMPLATE_DIR, cache_lock, tree_digest
 from tests.require import unavailable
 
 BASE_IMAGE_DIR = TEMPLATE_DIR / "base-image"
@@ -97,16 +97,6 @@ def cron_runner_choice() -> CronRunnerChoice:
     )
 
 
-def _tree_digest(root: Path) -> str:
-    """Hash of the files that can change the build (documentation left out)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".md"):
-        rel = path.relative_to(root).as_posix()
-        digest.update(f"{rel}\0{path.stat().st_mode & 0o777:o}\0".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def base_image_build_args(python_version: str = DEFAULT_PYTHON, cron: CronRunnerChoice | None = None) -> dict[str, str]:
     """The build args ``base_image()`` passes (Python version, cron choice, fixed OCI label values)."""
     cron = cron or cron_runner_choice()
@@ -127,9 +117,9 @@ def base_image(podman: Podman, python_version: str = DEFAULT_PYTHON) -> str:
     python = registry.provide(podman, standins.python_image(python_version))
     tag = BASE_IMAGE_TAG.format(python=python_version)
     build_args = base_image_build_args(python_version, cron)
-    key = hashlib.sha256(
-        json.dumps([_tree_digest(BASE_IMAGE_DIR), build_args, podman.image_id(python)], sort_keys=True).encode()
-    ).hexdigest()[:32]
+    sources = tree_digest(BASE_IMAGE_DIR, keep=lambda relative: relative.suffix != ".md")  # documentation left out
+    inputs = json.dumps([sources, build_args, podman.image_id(python)], sort_keys=True)
+    key = hashlib.sha256(inputs.encode()).hexdigest()[:32]
     with cache_lock(f"base-image-{python_version}"):
         old_id = podman.image_id(tag) if podman.image_exists(tag) else None
         if not (old_id and podman.labels(tag).get("dct.test.key") == key):
