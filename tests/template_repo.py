@@ -189,6 +189,21 @@ def cruft_create(template: TemplateRepo, output_dir: Path, answers: dict | None 
     return project
 
 
+def generate_project(template: TemplateRepo, output_dir: Path, **answers) -> Repo:
+    """cruft create, then commit the project in a git repository of its own."""
+    project = Repo(cruft_create(template, output_dir, answers), template.env).init()
+    project.commit("Generated from the template")
+    return project
+
+
+def cruft_update(project: Repo) -> tuple[int, str]:
+    """`cruft update` without asking: its exit code and output, which never holds a traceback."""
+    result = cruft("update", "--skip-apply-ask", cwd=project.path, env=project.env, check=False)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    return result.returncode, output
+
+
 def conflicts(project: Path) -> list[str]:
     """What an update left unresolved: *.rej files and files with conflict markers."""
     found = []

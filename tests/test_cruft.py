@@ -48,6 +48,8 @@ from tests.template_repo import (
     conflicts,
     cruft,
     cruft_create,
+    cruft_update,
+    generate_project,
     git_environment,
 )
 
@@ -62,20 +64,6 @@ def template(tmp_path, env) -> TemplateRepo:
     repo = TemplateRepo.copy_of_working_tree(tmp_path / "template", env)
     repo.commit("The template as it is now")
     return repo
-
-
-def generate(template: TemplateRepo, output_dir: Path, **answers) -> Repo:
-    """cruft create, then commit the project in a git repository of its own."""
-    project = Repo(cruft_create(template, output_dir, answers), template.env).init()
-    project.commit("Generated from the template")
-    return project
-
-
-def update(project: Repo) -> tuple[int, str]:
-    result = cruft("update", "--skip-apply-ask", cwd=project.path, env=project.env, check=False)
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output, output
-    return result.returncode, output
 
 
 def unmerged(status: list[str]) -> list[str]:
@@ -94,7 +82,7 @@ def file_modes(project: Path) -> dict[str, int]:
 
 
 def test_cruft_create_records_the_template_and_the_project_keeps_it(template, tmp_path):
-    project = generate(template, tmp_path / "projects")
+    project = generate_project(template, tmp_path / "projects")
 
     state = json.loads((project.path / ".cruft.json").read_text())
     assert state["template"] == str(template.path)
@@ -107,7 +95,7 @@ def test_cruft_create_records_the_template_and_the_project_keeps_it(template, tm
 
 
 def test_skip_list_is_read_by_cruft_from_pyproject(template, tmp_path):
-    project = generate(template, tmp_path / "projects")
+    project = generate_project(template, tmp_path / "projects")
 
     skip = skip_list(project.path)
 
@@ -139,12 +127,12 @@ def test_skip_list_follows_the_answers(bake):
 
 
 def test_cruft_create_twice_gives_the_same_tree_apart_from_the_commit(template, tmp_path):
-    first = generate(template, tmp_path / "first").path
+    first = generate_project(template, tmp_path / "first").path
     first_commit = template.head()
     # A commit that changes the template repository but not the generated project.
     template.append_line("README.md", "A note on the template itself.")
     second_commit = template.commit("Template README only")
-    second = generate(template, tmp_path / "second").path
+    second = generate_project(template, tmp_path / "second").path
 
     def normalized(project: Path) -> dict[str, bytes]:
         files = {}
@@ -204,7 +192,7 @@ def test_cruft_link_connects_a_plain_cookiecutter_project(template, tmp_path, en
     diff = cruft("diff", "--exit-code", cwd=project.path, env=env, check=False)
     assert (diff.returncode, diff.stdout.strip()) == (0, "")
     project.commit("Linked to the template with cruft")
-    assert update(project)[0] == 0
+    assert cruft_update(project)[0] == 0
     assert conflicts(project.path) == []
     assert (project.path / changed_project_file(template)).read_text().endswith(TEMPLATE_LINE + "\n")
 
@@ -231,7 +219,7 @@ def updated(tmp_path_factory) -> Updated:
     env = git_environment(root / "home")
     template = TemplateRepo.copy_of_working_tree(root / "template", env)
     template.commit("The template as it is now")
-    project = generate(template, root / "projects")
+    project = generate_project(template, root / "projects")
     make_team_changes(project)
     project.edit("Dockerfile", add_team_env)
     project.commit("Our shop app, in Dutch, priced in euros")
@@ -243,7 +231,7 @@ def updated(tmp_path_factory) -> Updated:
     changes = advance_template(template)
 
     check_before = cruft("check", cwd=project.path, env=env, check=False).returncode
-    returncode, output = update(project)
+    returncode, output = cruft_update(project)
     assert returncode == 0, output
     check_after = cruft("check", cwd=project.path, env=env, check=False).returncode
     project.commit("Template update")  # what the team does after reviewing it
@@ -367,7 +355,7 @@ def test_a_conflicting_update_is_reported_and_nothing_is_lost(template, tmp_path
     )
     template.commit("British English")
 
-    returncode, _ = update(project)
+    returncode, _ = cruft_update(project)
 
     assert returncode == 0, "cruft now fails on conflicts: update docs/updating.md"
     found = conflicts(project.path)
@@ -392,7 +380,7 @@ def test_a_conflicting_update_is_reported_and_nothing_is_lost(template, tmp_path
 
 def test_update_of_a_project_with_every_option_off_keeps_the_pruned_parts_out(template, tmp_path):
     """cruft re-runs the hooks on fresh renders; pruned files stay gone from the project."""
-    project = generate(template, tmp_path / "projects", **ALL_OFF)
+    project = generate_project(template, tmp_path / "projects", **ALL_OFF)
     parts = [template.path / template.project_file(path) for part in PARTS for path in part_paths(part, SLUG_DIR)]
     files = sorted({file for path in parts for file in [path, *path.rglob("*")] if file.is_file()})
     pruned = [file.relative_to(template.path / PROJECT_DIR_NAME).as_posix() for file in files]
@@ -404,7 +392,7 @@ def test_update_of_a_project_with_every_option_off_keeps_the_pruned_parts_out(te
     template.append_line(template.project_file(changed), TEMPLATE_LINE)
     template.commit("A later template version, changing optional parts too")
 
-    returncode, output = update(project)
+    returncode, output = cruft_update(project)
 
     assert returncode == 0, output
     assert conflicts(project.path) == []
@@ -448,7 +436,7 @@ def test_switching_a_part_on_later_brings_its_files_and_its_skip_entry(template,
     the skip entry with them; from then on later template changes leave those alone.
     """
     files, entry = SWITCHED_ON_LATER[option]
-    project = generate(template, tmp_path / "projects", **{**DEFAULTS, option: False})
+    project = generate_project(template, tmp_path / "projects", **{**DEFAULTS, option: False})
     make_team_changes(project)
     project.commit("Our shop app, in Dutch")
     assert entry not in skip_list(project.path)
@@ -477,7 +465,7 @@ def test_switching_a_part_on_later_brings_its_files_and_its_skip_entry(template,
     original = (project.path / owned).read_bytes()
     template.append_line(template.project_file(owned), "# changed by a later template version")
     template.commit("A later template version, changing the part's own file")
-    returncode, output = update(project)
+    returncode, output = cruft_update(project)
     assert returncode == 0, output
     assert (project.path / owned).read_bytes() == original
 
@@ -486,7 +474,7 @@ def test_switching_a_part_on_later_brings_its_files_and_its_skip_entry(template,
 def test_switching_a_part_off_later_leaves_only_its_skipped_files(template, tmp_path, option):
     """docs/updating.md: the update removes a part's files, but not the skipped ones: the team deletes those."""
     files, entry = SWITCHED_ON_LATER[option]
-    project = generate(template, tmp_path / "projects", **{**DEFAULTS, option: True})
+    project = generate_project(template, tmp_path / "projects", **{**DEFAULTS, option: True})
     assert entry in skip_list(project.path)
 
     returncode, output = update_with(project, {option: False})
@@ -523,12 +511,12 @@ def test_a_project_from_before_a_new_question_takes_its_default_and_keeps_its_we
     """README: a new question takes its default for existing projects on `cruft update`."""
     without_deploy_target(template)
     template.commit("The template before deploy_target")
-    project = generate(template, tmp_path / "projects")
+    project = generate_project(template, tmp_path / "projects")
     assert "deploy_target" not in json.loads((project.path / ".cruft.json").read_text())["context"]["cookiecutter"]
     deploy_script = (project.path / "ci" / "deploy").read_text()
     template.git("revert", "--no-edit", "HEAD")
 
-    returncode, output = update(project)
+    returncode, output = cruft_update(project)
 
     assert returncode == 0, output
     assert conflicts(project.path) == []
@@ -544,7 +532,7 @@ def test_a_project_from_before_a_new_question_takes_its_default_and_keeps_its_we
 
 def test_moving_to_kubernetes_later_brings_the_manifests_and_the_kubernetes_deploy(template, tmp_path):
     """docs/updating.md: `--variables-to-update '{"deploy_target": "kubernetes"}'`."""
-    project = generate(template, tmp_path / "projects", **ALL_OFF)
+    project = generate_project(template, tmp_path / "projects", **ALL_OFF)
 
     returncode, output = update_with(project, {"deploy_target": "kubernetes"})
 

@@ -20,7 +20,14 @@ import pytest
 from tests.answers import DEFAULTS
 from tests.helpers import POSTGRES, database_url, run
 from tests.require import require_postgres
-from tests.template_repo import Repo, TemplateRepo, conflicts, cruft, cruft_create, git_environment
+from tests.template_repo import (
+    Repo,
+    TemplateRepo,
+    conflicts,
+    cruft_update,
+    generate_project,
+    git_environment,
+)
 
 # The last template commit before the custom user model: projects generated from it have auth.User.
 OLD_TEMPLATE = "a1f25f6eee59576bc787d83e3726b6cffa0e6901"
@@ -83,8 +90,7 @@ def updated(tmp_path_factory, venv_for) -> tuple[Project, dict]:
     env = git_environment(root / "home")
     template = TemplateRepo.copy_of_commit(root / "template", env, OLD_TEMPLATE)
     template.commit("The template before the custom user model")
-    repo = Repo(cruft_create(template, root / "projects"), env).init()
-    repo.commit("Generated from the template")
+    repo = generate_project(template, root / "projects")
     database = database_url("cruft-user-model")
     project = Project(repo, venv_for(repo.path, DEFAULTS["python_version"]), database)
     project.run("python", "-c", RECREATE_DATABASE, POSTGRES, database.rsplit("/", 1)[1])
@@ -93,8 +99,8 @@ def updated(tmp_path_factory, venv_for) -> tuple[Project, dict]:
     before = project.users()
 
     template.advance_to_working_tree("The template with the custom user model")
-    result = cruft("update", "--skip-apply-ask", cwd=repo.path, env=env, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+    returncode, output = cruft_update(repo)
+    assert returncode == 0, output
     assert conflicts(repo.path) == []
     repo.commit("Template update")
     return Project(repo, venv_for(repo.path, DEFAULTS["python_version"]), database), before
