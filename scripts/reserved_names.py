@@ -30,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "{{cookiecutter.project_slug}}"
@@ -74,8 +75,7 @@ def installed_distributions(target: Path) -> dict[str, list[str]]:
         metadata = (dist_info / "METADATA").read_text(errors="replace")
         name = re.search(r"^Name: (.+)$", metadata, re.MULTILINE)[1].strip()
         version = re.search(r"^Version: (.+)$", metadata, re.MULTILINE)[1].strip()
-        canonical = re.sub(r"[-_.]+", "-", name).lower()
-        found[f"{canonical}=={version}"] = sorted(record_top_levels((dist_info / "RECORD").read_text()))
+        found[f"{canonicalize_name(name)}=={version}"] = sorted(record_top_levels((dist_info / "RECORD").read_text()))
     return found
 
 

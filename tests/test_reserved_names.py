@@ -10,6 +10,7 @@ import re
 from importlib import metadata
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from hooks import pre_gen_project
 from scripts import reserved_names
@@ -18,16 +19,12 @@ from tests.answers import TEMPLATE_DIR
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>[^\s;\\]+)", re.MULTILINE)
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def test_the_hook_holds_every_pin_of_every_lock_file():
     """Every name==version the lock templates pin (all variants' blocks) is in the hook, and nothing else."""
     pins = set()
     for name in reserved_names.LOCK_FILES:
         text = (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / name).read_text()
-        pins |= {f"{canonical(m['name'])}=={m['version']}" for m in PIN.finditer(text)}
+        pins |= {f"{canonicalize_name(m['name'])}=={m['version']}" for m in PIN.finditer(text)}
 
     assert set(pre_gen_project.RESERVED["locked_distributions"]) == pins, "run `make lock`"
 
