@@ -23,9 +23,14 @@ def kustomize(directory: Path) -> str:
     return run([tool("kubectl"), "kustomize", directory], cwd=directory).stdout
 
 
+def kustomized(directory: Path) -> list[dict]:
+    """The resources of a kustomization directory, as kubectl kustomize renders them."""
+    return [doc for doc in yaml.safe_load_all(kustomize(directory)) if doc]
+
+
 def render(project: Path, overlay: str) -> list[dict]:
     """The overlay's resources, as kubectl kustomize renders them."""
-    return [doc for doc in yaml.safe_load_all(kustomize(project / "deploy" / "overlays" / overlay)) if doc]
+    return kustomized(project / "deploy" / "overlays" / overlay)
 
 
 def by_kind(resources: list[dict], kind: str) -> dict[str, dict]:

@@ -47,7 +47,7 @@ from tests import helpers
 from tests.answers import ALL_ON, KUBERNETES, answer_id, with_answers
 from tests.containers import podman as podman_module
 from tests.containers.images import COMMIT_HASH, build_project, podman_for, project_images
-from tests.kubernetes import PLACEHOLDER_IMAGE, kustomize
+from tests.kubernetes import PLACEHOLDER_IMAGE, kustomized
 from tests.require import require_postgres, require_redis, unavailable
 
 pytestmark = [pytest.mark.container, pytest.mark.services, with_answers({**ALL_ON, **KUBERNETES})]
@@ -138,7 +138,7 @@ def played(podman, project, image, tmp_path_factory):
         )
     )
     (directory / "secret.yaml").write_text(yaml.safe_dump(secret()))
-    resources = [doc for doc in yaml.safe_load_all(kustomize(directory)) if doc]
+    resources = kustomized(directory)
     wanted = {"ConfigMap", "PersistentVolumeClaim"}
     played = [
         r for r in resources if r["kind"] in wanted or r["metadata"]["name"] in (f"{prefix}web", f"{prefix}worker")
