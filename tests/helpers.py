@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from filelock import FileLock
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -130,3 +132,28 @@ def dockerfile_list_arg(project: Path, name: str) -> list[str]:
         if command.cmd.upper() == "ARG" and command.value[0].startswith(f"{name}="):
             return command.value[0].split("=", 1)[1].strip('"').split()
     raise AssertionError(f"the Dockerfile has no ARG {name}")
+
+
+def parse_requirements(text: str) -> dict[str, tuple[Requirement, list[str]]]:
+    """name -> (requirement, hashes) for a requirements file; -c/-r lines and comments are left out."""
+    parsed = {}
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        requirement, *options = line.split(" --")
+        requirement = Requirement(requirement)
+        hashes = [option.removeprefix("hash=") for option in options if option.startswith("hash=")]
+        parsed[canonicalize_name(requirement.name)] = (requirement, hashes)
+    return parsed
+
+
+def requirement_names(text: str) -> set[str]:
+    """The canonical names a requirements file (.in or .txt) asks for."""
+    return set(parse_requirements(text))
+
+
+def dockerignore_patterns(project: Path) -> list[str]:
+    """A project's .dockerignore lines, without blanks and comments, in order."""
+    lines = (project / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

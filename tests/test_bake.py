@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from tests.answers import ALL_OFF, ALL_ON, KUBERNETES, KUBERNETES_SETS, MATRIX, TEMPLATE_DIR, with_answers
-from tests.helpers import BIN, path_with, run, tool, tree_digest
+from tests.helpers import BIN, parse_requirements, path_with, requirement_names, run, tool, tree_digest
 from tests.require import unavailable
 
 ANSWER_SETS = [
@@ -52,24 +50,6 @@ def test_pyproject_pins_the_ruff_version_of_the_test_requirements(project):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     ruff, _ = parse_requirements((project / "requirements-test.txt").read_text())["ruff"]
     assert pyproject["tool"]["ruff"]["required-version"] == str(ruff.specifier)
-
-
-def parse_requirements(text: str) -> dict[str, tuple[Requirement, list[str]]]:
-    """name -> (requirement, hashes) for a requirements file; -c/-r lines and comments are left out."""
-    parsed = {}
-    for line in text.replace("\\\n", " ").splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-")):
-            continue
-        requirement, *options = line.split(" --")
-        requirement = Requirement(requirement)
-        hashes = [option.removeprefix("hash=") for option in options if option.startswith("hash=")]
-        parsed[canonicalize_name(requirement.name)] = (requirement, hashes)
-    return parsed
-
-
-def requirement_names(text: str) -> set[str]:
-    return set(parse_requirements(text))
 
 
 @with_answers(*ANSWER_SETS)

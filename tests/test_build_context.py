@@ -17,7 +17,7 @@ import pytest
 from tests.answers import ALL_OFF, ALL_ON, OPTION_SETS, answer_id, with_answers
 from tests.containers import podman as podman_module
 from tests.containers.images import build_project, copy_project, podman_for, project_images
-from tests.helpers import dockerfile_list_arg
+from tests.helpers import dockerfile_list_arg, dockerignore_patterns
 
 
 def copied_sources(project: Path) -> set[str]:
@@ -30,11 +30,6 @@ def copied_sources(project: Path) -> set[str]:
             sources |= {source.strip("/") for source in command.value[:-1]}
     sources |= {*dockerfile_list_arg(project, "APP_FILES"), *dockerfile_list_arg(project, "DEVELOPMENT_FILES")}
     return sources - {"."}
-
-
-def dockerignore_patterns(project: Path) -> list[str]:
-    lines = (project / ".dockerignore").read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def stages(project: Path) -> list[str]:

@@ -13,7 +13,7 @@ from tests.answers import OPTION_SETS, with_answers
 from tests.fake_gitlab import wildcard_matches
 from tests.gitlab import gitlab_settings as settings
 from tests.gitlab import tag_patterns
-from tests.test_bake import requirement_names
+from tests.helpers import dockerignore_patterns, requirement_names
 from tests.test_optional_parts import dockerfile_stages
 
 # Tags the pipeline's default patterns deploy, and tags they must not.
@@ -89,7 +89,7 @@ def test_the_tools_stay_out_of_every_image(project):
     assert [line for line in instructions if "requirements-tools" in line or "setup-gitlab" in line] == []
     # The build context is an allowlist (tests/test_build_context.py builds it with planted files):
     # nothing of the tools is let back in, and bin/setup-gitlab is left out again below bin/.
-    patterns = [line for line in (project / ".dockerignore").read_text().splitlines() if line[:1] not in ("", "#")]
+    patterns = dockerignore_patterns(project)
     admitted = [pattern[1:] for pattern in patterns if pattern.startswith("!")]
     assert patterns[0] == "*"
     assert [path for path in admitted if path.startswith(("requirements-tools", ".gitlab", ".venv-tools"))] == []

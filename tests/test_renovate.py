@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from packaging.requirements import Requirement
 
 from tests import renovate
 from tests.answers import (
@@ -29,7 +28,7 @@ from tests.answers import (
     VARIANTS,
     with_answers,
 )
-from tests.helpers import BIN, path_with, run
+from tests.helpers import BIN, path_with, requirement_names, run
 from tests.require import unavailable
 from tests.template_repo import (
     Repo,
@@ -54,11 +53,6 @@ def repository(project: Path, destination: Path) -> Path:
     shutil.copytree(project, destination, symlinks=True)
     Repo(destination, git_environment(destination.parent / "home")).init().commit("The project")
     return destination
-
-
-def requirement_names(path: Path) -> set[str]:
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return {Requirement(line).name.lower() for line in lines if line and not line.startswith("-")}
 
 
 def image(reference: str) -> str:
@@ -119,7 +113,7 @@ def test_extraction_finds_every_pinned_dependency(project, answers, extracted):
 
     assert extracted["problems"] == []
     for name in LOCKS:
-        wanted = requirement_names(project / f"{name}.in")
+        wanted = requirement_names((project / f"{name}.in").read_text())
         locked = {dep: found[f"{name}.in"][dep]["lockedVersion"] for dep in wanted}
         assert all(locked.values()), f"{name}.in: deps without a locked version: {locked}"
         for dep, version in locked.items():
@@ -250,7 +244,7 @@ def test_the_templates_extraction_finds_its_tools_the_projects_pins_and_the_date
     deps = renovate.dependencies(found)
     project = "{{cookiecutter.project_slug}}"
     assert found["problems"] == []
-    assert requirement_names(template.path / "requirements-dev.in") <= set(deps["requirements-dev.in"])
+    assert requirement_names((template.path / "requirements-dev.in").read_text()) <= set(deps["requirements-dev.in"])
     assert {"django", "gunicorn", "celery"} <= set(deps[f"{project}/requirements.txt"])
     assert {"pytest", "ruff", "croniter"} <= set(deps[f"{project}/requirements-test.txt"])
     tags = list(deps[f"{project}/Dockerfile"].values())
