@@ -20,14 +20,7 @@ import pytest
 from tests.answers import DEFAULTS
 from tests.helpers import POSTGRES, database_url, run
 from tests.require import require_postgres
-from tests.template_repo import (
-    Repo,
-    TemplateRepo,
-    conflicts,
-    cruft_update,
-    generate_project,
-    git_environment,
-)
+from tests.template_repo import Repo, TemplateRepo, conflicts, cruft_update, generate_project, git_environment
 
 # The last template commit before the custom user model: projects generated from it have auth.User.
 OLD_TEMPLATE = "a1f25f6eee59576bc787d83e3726b6cffa0e6901"

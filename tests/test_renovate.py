@@ -30,14 +30,7 @@ from tests.answers import (
 )
 from tests.helpers import BIN, path_with, requirement_names, run
 from tests.require import unavailable
-from tests.template_repo import (
-    Repo,
-    TemplateRepo,
-    conflicts,
-    cruft_update,
-    generate_project,
-    git_environment,
-)
+from tests.template_repo import Repo, TemplateRepo, conflicts, cruft_update, generate_project, git_environment
 
 BASE_IMAGE = COOKIECUTTER_JSON["base_image"]
 # The project's lock files, each compiled from its .in file (the tools' lock included).
