@@ -125,12 +125,14 @@ def tree_digest(root: Path, keep: Callable[[PurePosixPath], bool] = lambda relat
 
 
 def dockerfile_list_arg(project: Path, name: str) -> list[str]:
-    """The words of the default of ``ARG NAME="..."`` in a project's Dockerfile (e.g. APP_FILES)."""
+    """The words of the default of ``ARG NAME="..."`` in a project's Dockerfile (e.g. APP_FILES),
+    alone or among the definitions of one ARG instruction."""
     import dockerfile  # the tests that read Dockerfiles need it; the others load nothing
 
     for command in dockerfile.parse_file(str(project / "Dockerfile")):
-        if command.cmd.upper() == "ARG" and command.value[0].startswith(f"{name}="):
-            return command.value[0].split("=", 1)[1].strip('"').split()
+        for definition in command.value if command.cmd.upper() == "ARG" else ():
+            if definition.startswith(f"{name}="):
+                return definition.split("=", 1)[1].strip('"').split()
     raise AssertionError(f"the Dockerfile has no ARG {name}")
 
 
