@@ -279,7 +279,7 @@ def test_code_only_change_rebuilds_only_the_app_layers(podman, project, tmp_path
 
     # production: the app stage from its copy of the context on, then production's copy of /app.
     assert rebuilt["production"] == [
-        *("COPY . ./", "RUN", "USER 1000:1000"),
+        *("COPY . /src/", "RUN"),
         "COPY --from=app /export/ /",
         'CMD ["gunicorn", "config.wsgi"]',
     ]
