@@ -47,6 +47,15 @@ def test_the_build_context_admits_exactly_what_the_dockerfile_copies(project):
     assert admitted == copied_sources(project)
 
 
+@with_answers(ALL_ON)
+def test_a_local_frontend_bundle_stays_out_of_the_context(project):
+    """The app stage copies the bundle from the frontend stage before the context: a stale
+    frontend/dist from a developer's machine (make up's watcher makes one) must not replace it."""
+    patterns = dockerignore_patterns(project)
+
+    assert patterns.index("frontend/dist") > patterns.index("!frontend/")
+
+
 @with_answers(*OPTION_SETS)
 def test_secret_patterns_come_after_every_admission(project):
     """The last matching line wins: a re-exclusion must follow the admissions it narrows."""

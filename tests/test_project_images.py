@@ -158,8 +158,10 @@ def test_production_image_ships_no_test_tools_or_node(podman, images, answers, p
 
 
 @BOTH
-def test_production_image_runs_as_the_app_user_by_number(podman, images):
-    assert podman.inspect(images["production"])["Config"]["User"] == "1000:1000"
+def test_both_images_run_as_the_app_user_by_number(podman, images):
+    """The dependencies stage ends as root: each target must set the app user itself."""
+    for target in ("production", "development"):
+        assert podman.inspect(images[target])["Config"]["User"] == "1000:1000", target
 
 
 @BOTH
