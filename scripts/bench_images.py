@@ -35,20 +35,11 @@ def default_builder() -> str:
     return "buildah" if shutil.which("buildah") else "podman"
 
 
-def build_command(builder: str, project: Path, tag: str, target: str, build_args: dict, extra: tuple) -> list[str]:
-    """``<builder> build`` of one target, with the options of tests/containers' podman.build."""
-    args = [f"--build-arg={key}={value}" for key, value in build_args.items()]
-    return [builder, "build", "--pull=never", "--layers", "-t", tag, "--target", target, *args, *extra, str(project)]
-
-
 def timed_build(podman, builder: str, project: Path, tag: str, build_args: dict, *extra: str) -> float:
     """Build both targets, as the pipeline's build job does; return the seconds taken."""
     start = time.perf_counter()
     for target in TARGETS:
-        command = build_command(builder, project, f"{tag}-{target}", target, build_args, extra)
-        proc = subprocess.run(command, env=podman.env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise podman_module.PodmanError(podman_module.format_failure(command, proc))
+        podman.build(project, f"{tag}-{target}", target=target, build_args=build_args, extra=extra, program=builder)
     return time.perf_counter() - start
 
 

@@ -64,6 +64,11 @@ def gitlab_ci_local() -> Path:
     return prefix / "node_modules" / ".bin" / "gitlab-ci-local"
 
 
+def pipeline_config(project: Path) -> dict:
+    """The project's .gitlab-ci.yml, parsed."""
+    return yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+
+
 def gitlab_settings(project: Path) -> dict:
     """The project's .gitlab/settings.toml, which bin/setup-gitlab applies."""
     return tomllib.loads((project / ".gitlab" / "settings.toml").read_text())
@@ -71,7 +76,7 @@ def gitlab_settings(project: Path) -> dict:
 
 def tag_patterns(project: Path) -> dict[str, re.Pattern]:
     """The pipeline's RC_TAG_PATTERN and RELEASE_TAG_PATTERN, as Python regular expressions."""
-    variables = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["variables"]
+    variables = pipeline_config(project)["variables"]
     return {name: re.compile(variables[name]["value"].strip("/")) for name in ("RC_TAG_PATTERN", "RELEASE_TAG_PATTERN")}
 
 
@@ -180,7 +185,7 @@ class GitlabCiLocal:
         self.listings: dict[tuple, dict[str, dict]] = {}
         self.workflow_probe = workflow_probe
         if workflow_probe:
-            rules = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["workflow"]["rules"]
+            rules = pipeline_config(repo)["workflow"]["rules"]
             probe = {PROBE: {"stage": ".pre", "script": ["true"], "rules": rules}}
             (repo / ".gitlab-ci-local.yml").write_text(yaml.safe_dump(probe))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,30 @@ def dockerfile_list_arg(project: Path, name: str) -> list[str]:
             if definition.startswith(f"{name}="):
                 return definition.split("=", 1)[1].strip('"').split()
     raise AssertionError(f"the Dockerfile has no ARG {name}")
+
+
+def dockerfile_stages(project: Path) -> list[dict]:
+    """The Dockerfile's stages: image (ARG defaults from before the first FROM filled in),
+    name, and the stage's instructions, each a continuation-joined line."""
+    text = (project / "Dockerfile").read_text().replace("\\\n", " ")
+    global_args: dict[str, str] = {}
+    stages: list[dict] = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        instruction = words[0].upper()
+        if instruction == "FROM":
+            image, *rest = [word for word in words[1:] if not word.startswith("--")]
+            image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: global_args.get(m[1] or m[2], ""), image)
+            name = rest[1] if len(rest) == 2 and rest[0].upper() == "AS" else None
+            stages.append({"image": image, "name": name, "instructions": []})
+        elif stages:
+            stages[-1]["instructions"].append(line.strip())
+        elif instruction == "ARG":
+            key, _, default = words[1].partition("=")
+            global_args[key] = default
+    return stages
 
 
 def parse_requirements(text: str) -> dict[str, tuple[Requirement, list[str]]]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import yaml
-
 from tests.answers import VARIANTS
 from tests.stubs import stand_ins
 
@@ -49,7 +47,3 @@ if tool == "skopeo" and args[:1] == ["inspect"]:
 def registry_stand_ins(directory: Path) -> Path:
     """Recording stand-ins (tests/stubs.py) for the tools of the jobs that reach a registry or a host."""
     return stand_ins(directory, ("buildah", "skopeo", "curl"), SKOPEO, env=("BUILDAH_FORMAT", "STORAGE_DRIVER"))
-
-
-def pipeline_config(project: Path) -> dict:
-    return yaml.safe_load((project / ".gitlab-ci.yml").read_text())

@@ -196,9 +196,10 @@ def generate_project(template: TemplateRepo, output_dir: Path, **answers) -> Rep
     return project
 
 
-def cruft_update(project: Repo) -> tuple[int, str]:
-    """`cruft update` without asking: its exit code and output, which never holds a traceback."""
-    result = cruft("update", "--skip-apply-ask", cwd=project.path, env=project.env, check=False)
+def cruft_update(project: Repo, *options: str) -> tuple[int, str]:
+    """`cruft update` without asking (and with these options): its exit code and output, which
+    never holds a traceback."""
+    result = cruft("update", "--skip-apply-ask", *options, cwd=project.path, env=project.env, check=False)
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
     return result.returncode, output

@@ -39,7 +39,7 @@ from tests.cruft_scenario import (
     production_cmd,
     set_setting,
 )
-from tests.gitlab import check_against_gitlab_schema
+from tests.gitlab import check_against_gitlab_schema, pipeline_config
 from tests.helpers import run, tool
 from tests.template_repo import (
     PROJECT_DIR_NAME,
@@ -269,7 +269,7 @@ def test_update_merges_the_template_dockerfile_change_next_to_the_teams(updated)
 
 def test_update_adds_the_new_pipeline_job(updated):
     project = updated.project.path
-    config = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    config = pipeline_config(project)
     job = config.get(NEW_JOB)
     assert job, f"the template's new {NEW_JOB} job did not arrive"
     assert job["stage"] == "test"
@@ -407,17 +407,9 @@ def test_update_of_a_project_with_every_option_off_keeps_the_pruned_parts_out(te
 
 
 def update_with(project: Repo, answers: dict) -> tuple[int, str]:
-    result = cruft(
-        "update",
-        "--skip-apply-ask",
-        "--variables-to-update",
-        json.dumps(answers),
-        cwd=project.path,
-        env=project.env,
-        check=False,
-    )
+    returncode, output = cruft_update(project, "--variables-to-update", json.dumps(answers))
     assert json.loads((project.path / ".cruft.json").read_text())["context"]["cookiecutter"].items() >= answers.items()
-    return result.returncode, result.stdout + result.stderr
+    return returncode, output
 
 
 # What switching a part on later brings, and its own entry in the skip list.

@@ -13,8 +13,7 @@ from tests.answers import OPTION_SETS, with_answers
 from tests.fake_gitlab import wildcard_matches
 from tests.gitlab import gitlab_settings as settings
 from tests.gitlab import tag_patterns
-from tests.helpers import dockerignore_patterns, requirement_names
-from tests.test_optional_parts import dockerfile_stages
+from tests.helpers import dockerfile_stages, dockerignore_patterns, requirement_names
 
 # Tags the pipeline's default patterns deploy, and tags they must not.
 RC_TAGS = ["v1.4.0-rc1", "1.4.0-rc2", "v10.20.30-rc12"]

@@ -20,7 +20,7 @@ import yaml
 
 from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import KUBERNETES_SETS, OPTION_SETS, OPTIONS, with_answers
-from tests.helpers import run
+from tests.helpers import dockerfile_stages, run
 from tests.require import require_redis
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
@@ -86,30 +86,6 @@ def traces(project: Path, pattern: re.Pattern) -> list[str]:
 
 def compose_services(project: Path) -> dict:
     return yaml.safe_load((project / "compose.yaml").read_text())["services"]
-
-
-def dockerfile_stages(project: Path) -> list[dict]:
-    """The Dockerfile's stages: image (ARG defaults from before the first FROM filled in),
-    name, and the stage's instructions, each a continuation-joined line."""
-    text = (project / "Dockerfile").read_text().replace("\\\n", " ")
-    global_args: dict[str, str] = {}
-    stages: list[dict] = []
-    for line in text.splitlines():
-        words = line.split()
-        if not words or words[0].startswith("#"):
-            continue
-        instruction = words[0].upper()
-        if instruction == "FROM":
-            image, *rest = [word for word in words[1:] if not word.startswith("--")]
-            image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: global_args.get(m[1] or m[2], ""), image)
-            name = rest[1] if len(rest) == 2 and rest[0].upper() == "AS" else None
-            stages.append({"image": image, "name": name, "instructions": []})
-        elif stages:
-            stages[-1]["instructions"].append(line.strip())
-        elif instruction == "ARG":
-            key, _, default = words[1].partition("=")
-            global_args[key] = default
-    return stages
 
 
 def image_name(image: str) -> str:

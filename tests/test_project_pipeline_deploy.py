@@ -17,10 +17,10 @@ import pytest
 
 from tests import stubs
 from tests.answers import ALL_ON, KUBERNETES, with_answers
-from tests.gitlab import GitlabCiLocal, git_repo, tag
+from tests.gitlab import GitlabCiLocal, git_repo, pipeline_config, tag
 from tests.helpers import path_with, tool
 from tests.kubectl_standin import calls, install
-from tests.project_pipeline import DIGEST, IMAGE, SKOPEO, pipeline_config
+from tests.project_pipeline import DIGEST, IMAGE, SKOPEO
 
 RC_TAG = tag("v1.2.0-rc1")
 RELEASE_TAG = tag("v1.2.0")

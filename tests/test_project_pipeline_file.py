@@ -14,14 +14,13 @@ import pytest
 import yaml
 
 from tests.answers import DEFAULTS, KUBERNETES_SETS, PYTHON_VERSIONS, with_answers
-from tests.gitlab import GitlabCiLocal, check_against_gitlab_schema, git_repo, global_variables
+from tests.gitlab import GitlabCiLocal, check_against_gitlab_schema, git_repo, global_variables, pipeline_config
 from tests.helpers import run, tool
 from tests.project_pipeline import (
     ALL_ANSWER_SETS,
     PIPELINE_ANSWER_SETS,
     SCHEDULE_JOBS,
     VERIFY_JOBS,
-    pipeline_config,
 )
 
 

@@ -14,9 +14,19 @@ from pathlib import Path
 import pytest
 
 from tests.answers import answer_id, with_answers
-from tests.gitlab import DEFAULT_BRANCH, GitlabCiLocal, branch, commit_all, git, git_repo, merge_request, tag
+from tests.gitlab import (
+    DEFAULT_BRANCH,
+    GitlabCiLocal,
+    branch,
+    commit_all,
+    git,
+    git_repo,
+    merge_request,
+    pipeline_config,
+    tag,
+)
 from tests.helpers import BIN, database_url, path_with, run
-from tests.project_pipeline import DIGEST, IMAGE, PIPELINE_ANSWER_SETS, pipeline_config, registry_stand_ins
+from tests.project_pipeline import DIGEST, IMAGE, PIPELINE_ANSWER_SETS, registry_stand_ins
 from tests.require import require_postgres, require_redis
 from tests.stubs import calls
 from tests.template_repo import TemplateRepo, cruft_create, git_environment

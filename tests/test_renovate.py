@@ -28,6 +28,7 @@ from tests.answers import (
     VARIANTS,
     with_answers,
 )
+from tests.gitlab import pipeline_config
 from tests.helpers import BIN, path_with, requirement_names, run
 from tests.require import unavailable
 from tests.template_repo import Repo, TemplateRepo, conflicts, cruft_update, generate_project, git_environment
@@ -56,7 +57,7 @@ def image(reference: str) -> str:
 def expected_images(project: Path) -> dict[str, set[str]]:
     """The pinned images of each file, read from the files themselves."""
     dockerfile = (project / "Dockerfile").read_text()
-    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    pipeline = pipeline_config(project)
     compose = yaml.safe_load((project / "compose.yaml").read_text())
     pipeline_images = {
         image(value) for name, value in pipeline["variables"].items() if IMAGE_VARIABLE.match(name) and "$" not in value

@@ -91,9 +91,11 @@ class Podman:
         check: bool = True,
         timeout: float = 600,
         input: str | None = None,
+        program: str = "podman",
     ) -> subprocess.CompletedProcess:
-        """Run ``podman ARGS`` with text stdout/stderr captured; raises PodmanError if check and it fails."""
-        cmd = ["podman", *map(str, args)]
+        """Run ``podman ARGS`` (or another program on the same store, e.g. buildah) with text
+        stdout/stderr captured; raises PodmanError if check and it fails."""
+        cmd = [program, *map(str, args)]
         proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout, input=input)
         if check and proc.returncode != 0:
             raise PodmanError(format_failure(cmd, proc))
@@ -111,8 +113,10 @@ class Podman:
         extra: Sequence[str] = (),
         check: bool = True,
         timeout: float = 1800,
+        program: str = "podman",
     ) -> subprocess.CompletedProcess:
-        """``podman build --pull=never --layers -t TAG CONTEXT`` (+ target, build args, -f, labels, extra)."""
+        """``podman build --pull=never --layers -t TAG CONTEXT`` (+ target, build args, -f, labels,
+        extra); ``program="buildah"`` builds with buildah on the same store."""
         args = ["build", "--pull=never", "--layers", "-t", tag]
         if target:
             args += ["--target", target]
@@ -123,7 +127,7 @@ class Podman:
         for key, value in (labels or {}).items():
             args += ["--label", f"{key}={value}"]
         args += [*extra, str(context)]
-        return self.run(*args, check=check, timeout=timeout)
+        return self.run(*args, check=check, timeout=timeout, program=program)
 
     def image_exists(self, tag: str) -> bool:
         """True if the image is in the isolated store."""
