@@ -80,6 +80,16 @@ def bench_project(runs: int, scratch: Path) -> None:
     report("fresh venv install (uv, bytecode compiled, warm uv cache)", f"{install_time:.1f} s")
     report("generated project's own test suite", f"{tests:.1f} s")
     report("install + tests", f"{install_time + tests:.1f} s", "<= 12 s with a cold cache (TARGETS.md)")
+    version = subprocess.run(
+        [venv / "bin" / "python", "-c", "import platform; print(platform.python_version())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    # The figures depend on it: a CPython without the fix of python/cpython#142183 (on the 3.13
+    # branch since March 2026) maps and frees a frame chunk on every call at one stack depth, and
+    # a loop at that depth runs several times slower (the Sentry test's event, on 3.13.0).
+    report("the generated project's Python (CPython)", version)
     check = median_time([venv / "bin" / "python", "manage.py", "check"], runs, cwd=project, env=path_env)
     report("manage.py check startup (median)", f"{check:.2f} s", "<= 0.5x the best-known template's (TARGETS.md)")
     bench_project_suite(project, path_env)

@@ -80,7 +80,7 @@ def tag_patterns(project: Path) -> dict[str, re.Pattern]:
     return {name: re.compile(variables[name]["value"].strip("/")) for name in ("RC_TAG_PATTERN", "RELEASE_TAG_PATTERN")}
 
 
-def check_against_gitlab_schema(directory: Path, pipeline_file: str = ".gitlab-ci.yml") -> None:
+def check_against_gitlab_schema(directory: Path, pipeline_file: str | Path = ".gitlab-ci.yml") -> None:
     """check-jsonschema with GitLab's CI schema, after its gitlab-ci transform (`!reference` tags)."""
     schema = ["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci"]
     run([tool("check-jsonschema"), *schema, pipeline_file], cwd=directory)

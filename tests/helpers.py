@@ -8,7 +8,8 @@ One definition of each, imported everywhere:
   default ``~/.cache/django-container-template``), its flock(2) locks (pytest-xdist workers and
   the shell scripts under tests/ share them), and directories built once under a lock;
 - ``POSTGRES`` and ``database_url()``: the PostgreSQL server and a database name per test and
-  xdist worker, so that parallel runs never share Django's test database.
+  xdist worker, so that parallel runs never share Django's test database;
+- ``REDIS``: the Redis server of the generated projects' broker (database 0) and cache (1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ BIN = Path(sys.executable).parent
 CACHE_DIR = Path(os.environ.get("DCT_CACHE_DIR") or Path.home() / ".cache" / "django-container-template")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("DCT_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def run(

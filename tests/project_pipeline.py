@@ -7,13 +7,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.answers import VARIANTS
 from tests.stubs import stand_ins
 
 # Everything the pipeline's template depends on: Celery (services and variables of the
 # test job) and the Python version (the template-drift job's image). The static checks
-# run on every answer set, the rest with and without Celery.
-ALL_ANSWER_SETS = VARIANTS
+# run on every variant (tests.answers.VARIANTS), the rest with and without Celery.
 PIPELINE_ANSWER_SETS = [{"use_celery": True}, {"use_celery": False}]
 
 # The jobs `verified` waits for: every check of the commit's images, and its SBOM.

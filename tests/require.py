@@ -40,6 +40,10 @@ def require_postgres() -> None:
 
 
 def require_redis() -> None:
-    """Go on only where a Redis answers on 127.0.0.1:6379, the broker the generated projects' tests use."""
-    if not port_open("127.0.0.1", 6379):
-        unavailable("no Redis answers on 127.0.0.1:6379")
+    """Go on only where a Redis answers where the generated projects' tests connect (DCT_REDIS_URL's host and port)."""
+    from tests.helpers import REDIS
+
+    url = urllib.parse.urlsplit(REDIS)
+    host, port = url.hostname or "127.0.0.1", url.port or 6379
+    if not port_open(host, port):
+        unavailable(f"no Redis answers on {host}:{port}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.containers.podman import free_port
-from tests.helpers import POSTGRES
+from tests.helpers import POSTGRES, REDIS
 
 TRUSTED = "127.0.0.1"
 UNTRUSTED = "127.0.0.2"
@@ -56,7 +56,7 @@ def production_environment(venv: Path, port: int, static_root: Path, **extra: st
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"{POSTGRES}/postgres",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "CELERY_BROKER_URL": f"{REDIS}/0",
         "PORT": str(port),
         "STATIC_ROOT": str(static_root),
         "PYTHONWARNINGS": "error",

@@ -20,7 +20,7 @@ import yaml
 
 from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import KUBERNETES_SETS, OPTION_SETS, OPTIONS, with_answers
-from tests.helpers import dockerfile_stages, run
+from tests.helpers import REDIS, dockerfile_stages, run
 from tests.require import require_redis
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
@@ -340,7 +340,7 @@ def test_celery_worker_test_really_runs_against_redis(bake, venv_for):
         "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
         "VIRTUAL_ENV": str(venv),
         "REQUIRE_SERVICES": "1",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "CELERY_BROKER_URL": f"{REDIS}/0",
     }
 
     result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v", "-m", "redis"], cwd=project, env=env)

@@ -58,7 +58,7 @@ def test_development_image_runs_the_test_suite_against_postgresql(podman, images
     env = ["-e", f"DATABASE_URL={database_url(answer_id(answers))}", "-e", "REQUIRE_SERVICES=1"]
     if answers["use_celery"]:
         require_redis()
-        env += ["-e", "CELERY_BROKER_URL=redis://127.0.0.1:6379/0"]
+        env += ["-e", f"CELERY_BROKER_URL={helpers.REDIS}/0"]
 
     result = podman.run_image(images["development"], options=["--network=host", *env], timeout=900, check=False)
 
@@ -82,7 +82,7 @@ def production(podman, images, secret_key_file):
         "DATABASE_URL": f"{helpers.POSTGRES}/postgres",
         "ALLOWED_HOSTS": "127.0.0.1,example.com",
         "SECURE_SSL_REDIRECT": "false",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "CELERY_BROKER_URL": f"{helpers.REDIS}/0",
         "PORT": str(port),  # gunicorn binds it, and the image's health check follows it
     }
     require_postgres()

@@ -118,8 +118,8 @@ def secret() -> dict:
     values = {
         "secret_key": SECRET_KEY,
         "database_url": f"{helpers.POSTGRES}/postgres",
-        "cache_url": "redis://127.0.0.1:6379/1",
-        "celery_broker_url": "redis://127.0.0.1:6379/0",
+        "cache_url": f"{helpers.REDIS}/1",
+        "celery_broker_url": f"{helpers.REDIS}/0",
     }
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app-secrets"}, "data": values}
 

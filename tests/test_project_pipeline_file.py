@@ -13,11 +13,10 @@ import re
 import pytest
 import yaml
 
-from tests.answers import DEFAULTS, KUBERNETES_SETS, PYTHON_VERSIONS, with_answers
+from tests.answers import DEFAULTS, KUBERNETES_SETS, PYTHON_VERSIONS, VARIANTS, with_answers
 from tests.gitlab import GitlabCiLocal, check_against_gitlab_schema, git_repo, global_variables, pipeline_config
 from tests.helpers import run, tool
 from tests.project_pipeline import (
-    ALL_ANSWER_SETS,
     PIPELINE_ANSWER_SETS,
     SCHEDULE_JOBS,
     VERIFY_JOBS,
@@ -36,12 +35,12 @@ def expanded(project, tmp_path_factory) -> dict:
     return yaml.safe_load(GitlabCiLocal(repo)("--preview").stdout)
 
 
-@with_answers(*ALL_ANSWER_SETS, *KUBERNETES_SETS)
+@with_answers(*VARIANTS, *KUBERNETES_SETS)
 def test_pipeline_matches_gitlab_schema(project):
     check_against_gitlab_schema(project)
 
 
-@with_answers(*ALL_ANSWER_SETS)
+@with_answers(*VARIANTS)
 def test_ci_scripts_pass_shellcheck(project):
     scripts = sorted((project / "ci").iterdir())
     assert scripts
@@ -53,7 +52,7 @@ def test_ci_scripts_pass_shellcheck(project):
     run([tool("shellcheck"), "--shell=sh", *scripts], cwd=project)
 
 
-@with_answers(*ALL_ANSWER_SETS)
+@with_answers(*VARIANTS)
 def test_every_job_runs_one_script_of_ci_and_every_script_is_used(config, project):
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
     used = set()

@@ -25,7 +25,7 @@ from tests.gitlab import (
     pipeline_config,
     tag,
 )
-from tests.helpers import BIN, database_url, path_with, run
+from tests.helpers import BIN, REDIS, database_url, path_with, run
 from tests.project_pipeline import DIGEST, IMAGE, PIPELINE_ANSWER_SETS, registry_stand_ins
 from tests.require import require_postgres, require_redis
 from tests.stubs import calls
@@ -245,7 +245,7 @@ def test_test_job_runs_the_suite_with_reports_and_coverage(project, venv_for, an
     (repo / ".gitlab-ci-local.yml").write_text("test:\n  services: []\n")
     variables = {"APP_DIR": str(project), "DATABASE_URL": database_url("pipeline-test-job", answer_id(answers))}
     if answers["use_celery"]:
-        variables |= {"CACHE_URL": "redis://127.0.0.1:6379/1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+        variables |= {"CACHE_URL": f"{REDIS}/1", "CELERY_BROKER_URL": f"{REDIS}/0"}
 
     result = GitlabCiLocal(repo).run_jobs(
         branch(DEFAULT_BRANCH), "test", variables=variables, env=path_with(venv / "bin")

@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.answers import MATRIX, VARIANTS, answer_id, with_answers
-from tests.helpers import database_url, run
+from tests.helpers import REDIS, database_url, run
 from tests.require import REQUIRE_ALL, require_postgres
-
-# PostgreSQL's behaviour does not depend on the Python version: every option set on the
-# default Python, and the defaults on the others. SQLite runs the whole matrix.
-POSTGRES_ANSWER_SETS = VARIANTS
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +18,8 @@ pytestmark = pytest.mark.slow
 def project_environment(venv: Path, **extra) -> dict:
     # In CI the generated suites must not skip their service tests either.
     services = {"REQUIRE_SERVICES": "1"} if REQUIRE_ALL else {}
-    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **extra}
+    broker = {"CELERY_BROKER_URL": f"{REDIS}/0"}  # ignored by a project without Celery
+    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **broker, **extra}
 
 
 @with_answers(*MATRIX)
@@ -34,8 +31,10 @@ def test_project_suite_passes_on_sqlite(answers, project, venv_for):
     assert " passed" in result.stdout.splitlines()[-1]
 
 
+# PostgreSQL's behaviour does not depend on the Python version: every option set on the
+# default Python, and the defaults on the others (VARIANTS). SQLite runs the whole matrix.
 @pytest.mark.services
-@with_answers(*POSTGRES_ANSWER_SETS)
+@with_answers(*VARIANTS)
 def test_project_suite_passes_on_postgresql(answers, project, venv_for):
     require_postgres()
     venv = venv_for(project, answers["python_version"])

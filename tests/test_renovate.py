@@ -36,8 +36,8 @@ from tests.template_repo import Repo, TemplateRepo, conflicts, cruft_update, gen
 BASE_IMAGE = COOKIECUTTER_JSON["base_image"]
 # The project's lock files, each compiled from its .in file (the tools' lock included).
 LOCKS = ("requirements", "requirements-test", "requirements-tools")
-# Where Renovate finds something different: every optional part, and every Python version.
-ANSWER_SETS = VARIANTS
+# Renovate finds something different in every optional part and every Python version: the
+# tests that bake run on VARIANTS.
 # The variable holding an image in the pipeline, e.g. `BUILDAH_IMAGE: quay.io/buildah/stable:v1.42.2`.
 IMAGE_VARIABLE = re.compile(r"^[A-Z][A-Z_]*_IMAGE$")
 
@@ -101,7 +101,7 @@ def test_the_templates_own_config_passes_the_strict_validator():
 # ---- an offline extraction finds every dependency -----------------------------------------
 
 
-@with_answers(*ANSWER_SETS)
+@with_answers(*VARIANTS)
 def test_extraction_finds_every_pinned_dependency(project, answers, extracted):
     found = renovate.dependencies(extracted)
 
@@ -120,7 +120,7 @@ def test_extraction_finds_every_pinned_dependency(project, answers, extracted):
         assert set(package["devDependencies"]) <= set(found["frontend/package.json"])
 
 
-@with_answers(*ANSWER_SETS)
+@with_answers(*VARIANTS)
 def test_the_base_image_is_found_by_its_dated_tag(project, answers, extracted):
     base = renovate.dependencies(extracted)["Dockerfile"][BASE_IMAGE]
 
@@ -165,7 +165,7 @@ def test_each_lock_files_header_is_the_command_that_writes_it(project, tmp_path)
 # ---- the dated base image tag moves forward --------------------------------------------------
 
 
-@with_answers(*ANSWER_SETS)
+@with_answers(*VARIANTS)
 def test_the_dated_base_tag_moves_forward_and_keeps_its_python(project, answers, extracted, tmp_path):
     config = json.loads((project / "renovate.json").read_text())
     [rule] = [rule for rule in config["packageRules"] if BASE_IMAGE in rule.get("matchPackageNames", [])]

@@ -128,3 +128,4 @@ def test_a_worker_runs_the_example_task_through_redis(queue, through_the_broker,
     result.forget()
     assert f"Task {greet.name}[{result.id}] succeeded" in log
     assert "Warning" not in log
+    assert "ERROR/" not in log  # e.g. a signal receiver of config/celery.py that raised
