@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 CACHE_DIR = Path(os.environ.get("DCT_CACHE_DIR") or Path.home() / ".cache" / "django-container-template")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("DCT_REDIS_URL", "redis://127.0.0.1:6379")
+REDIS = os.environ.get("DCT_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")  # without a database number
 
 
 def run(

@@ -29,21 +29,23 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def require_server(name: str, address: str, default_port: int) -> None:
+    """Go on only where a server answers at the host and port of an address (a URL)."""
+    url = urllib.parse.urlsplit(address)
+    host, port = url.hostname or "127.0.0.1", url.port or default_port
+    if not port_open(host, port):
+        unavailable(f"no {name} answers on {host}:{port}")
+
+
 def require_postgres() -> None:
-    """Go on only where a PostgreSQL answers where the tests connect (DCT_POSTGRES_URL's host and port)."""
+    """Go on only where a PostgreSQL answers where the tests connect (DCT_POSTGRES_URL)."""
     from tests.helpers import POSTGRES  # tests/helpers.py imports this module where it needs it
 
-    url = urllib.parse.urlsplit(POSTGRES)
-    host, port = url.hostname or "127.0.0.1", url.port or 5432
-    if not port_open(host, port):
-        unavailable(f"no PostgreSQL answers on {host}:{port}")
+    require_server("PostgreSQL", POSTGRES, 5432)
 
 
 def require_redis() -> None:
-    """Go on only where a Redis answers where the generated projects' tests connect (DCT_REDIS_URL's host and port)."""
-    from tests.helpers import REDIS
+    """Go on only where a Redis answers where the generated projects' tests connect (DCT_REDIS_URL)."""
+    from tests.helpers import REDIS  # tests/helpers.py imports this module where it needs it
 
-    url = urllib.parse.urlsplit(REDIS)
-    host, port = url.hostname or "127.0.0.1", url.port or 6379
-    if not port_open(host, port):
-        unavailable(f"no Redis answers on {host}:{port}")
+    require_server("Redis", REDIS, 6379)

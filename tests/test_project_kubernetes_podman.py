@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.request
 import uuid
 from pathlib import Path
@@ -213,3 +214,5 @@ def test_the_worker_answers_celerys_ping_as_its_liveness_probe(played):
 
     assert "celery inspect ping --destination celery@$HOSTNAME" in " ".join(probe)
     assert worker.healthcheck().returncode == 0, worker.logs()[-3000:]
+    # The production worker (prefork) ran config/celery.py's receivers without an error.
+    assert not re.search(r"\b(ERROR|CRITICAL)/", worker.logs()), worker.logs()[-3000:]

@@ -36,8 +36,6 @@ from tests.template_repo import Repo, TemplateRepo, conflicts, cruft_update, gen
 BASE_IMAGE = COOKIECUTTER_JSON["base_image"]
 # The project's lock files, each compiled from its .in file (the tools' lock included).
 LOCKS = ("requirements", "requirements-test", "requirements-tools")
-# Renovate finds something different in every optional part and every Python version: the
-# tests that bake run on VARIANTS.
 # The variable holding an image in the pipeline, e.g. `BUILDAH_IMAGE: quay.io/buildah/stable:v1.42.2`.
 IMAGE_VARIABLE = re.compile(r"^[A-Z][A-Z_]*_IMAGE$")
 
@@ -99,6 +97,8 @@ def test_the_templates_own_config_passes_the_strict_validator():
 
 
 # ---- an offline extraction finds every dependency -----------------------------------------
+# Renovate finds something different in every optional part and every Python version: the
+# tests that bake run on VARIANTS.
 
 
 @with_answers(*VARIANTS)

@@ -4,12 +4,14 @@ The tasks run eagerly in this module, in the test process (the testing settings 
 CELERY_TASK_ALWAYS_EAGER); tests/test_celery_worker.py runs them in a real worker.
 """
 
+import gc
 from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from config.celery import freeze_what_the_boot_loaded
 from {{ cookiecutter.project_slug }}.core.tasks import clear_expired_sessions, greet
 
 from .processes import DATABASE_DOWN
@@ -28,6 +30,16 @@ def test_greet():
 
     assert result.successful()
     assert result.get() == "Hello, Ada!"
+
+
+def test_a_worker_freezes_what_it_loaded_before_its_pool_starts():
+    """config/celery.py at worker_init (tests/test_celery_worker.py runs it in a real worker)."""
+    frozen = gc.get_freeze_count()
+    loaded = [[] for _ in range(100)]  # objects the collector tracks, alive when the worker starts
+
+    freeze_what_the_boot_loaded()
+
+    assert gc.get_freeze_count() >= frozen + len(loaded)
 
 
 @pytest.mark.django_db
