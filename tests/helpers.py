@@ -163,18 +163,24 @@ def dockerfile_stages(project: Path) -> list[dict]:
     return stages
 
 
-def parse_requirements(text: str) -> dict[str, tuple[Requirement, list[str]]]:
-    """name -> (requirement, hashes) for a requirements file; -c/-r lines and comments are left out."""
-    parsed = {}
+def requirement_entries(text: str) -> list[tuple[Requirement, list[str]]]:
+    """(requirement, hashes) for each entry of a requirements file, in order: a universal lock
+    lists a package once per set of markers. -c/-r lines and comments are left out."""
+    entries = []
     for line in text.replace("\\\n", " ").splitlines():
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
         requirement, *options = line.split(" --")
-        requirement = Requirement(requirement)
         hashes = [option.removeprefix("hash=") for option in options if option.startswith("hash=")]
-        parsed[canonicalize_name(requirement.name)] = (requirement, hashes)
-    return parsed
+        entries.append((Requirement(requirement), hashes))
+    return entries
+
+
+def parse_requirements(text: str) -> dict[str, tuple[Requirement, list[str]]]:
+    """name -> (requirement, hashes) for a requirements file, the last entry of each name."""
+    entries = requirement_entries(text)
+    return {canonicalize_name(requirement.name): (requirement, hashes) for requirement, hashes in entries}
 
 
 def requirement_names(text: str) -> set[str]:

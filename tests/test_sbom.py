@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from packaging.markers import default_environment
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.answers import ALL_ON, answer_id, with_answers
 from tests.containers import podman as podman_module
 from tests.containers.images import build_project, podman_for, project_images
+from tests.helpers import requirement_entries
 
 pytestmark = [pytest.mark.container, with_answers(ALL_ON)]
 # What the base image's /venv has before the project installs anything.
@@ -58,15 +58,11 @@ def sbom(podman, image: str, project: Path, scratch: Path) -> dict[str, str]:
 def locked(lock: Path, python_version: str) -> dict[str, str]:
     """{package: version} of a lock file, for the packages whose markers hold on Linux with this Python."""
     environment = {**default_environment(), "python_version": python_version, "sys_platform": "linux"}
-    pins = {}
-    for line in lock.read_text().replace("\\\n", " ").splitlines():
-        line = line.split(" #", 1)[0].split(" --hash", 1)[0].strip()
-        if not line or line.startswith(("#", "-")):
-            continue
-        requirement = Requirement(line)
-        if requirement.marker is None or requirement.marker.evaluate(environment):
-            pins[canonicalize_name(requirement.name)] = str(requirement.specifier).removeprefix("==")
-    return pins
+    return {
+        canonicalize_name(requirement.name): str(requirement.specifier).removeprefix("==")
+        for requirement, _ in requirement_entries(lock.read_text())
+        if requirement.marker is None or requirement.marker.evaluate(environment)
+    }
 
 
 def test_the_sbom_lists_every_locked_package_and_no_test_tool(podman, production, project, answers, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from config.celery import freeze_what_the_boot_loaded
+import config.celery
 from {{ cookiecutter.project_slug }}.core.tasks import clear_expired_sessions, greet
 
 from .processes import DATABASE_DOWN
@@ -37,7 +37,7 @@ def test_a_worker_freezes_what_it_loaded_before_its_pool_starts():
     frozen = gc.get_freeze_count()
     loaded = [[] for _ in range(100)]  # objects the collector tracks, alive when the worker starts
 
-    freeze_what_the_boot_loaded()
+    config.celery.freeze_what_the_boot_loaded()
 
     assert gc.get_freeze_count() >= frozen + len(loaded)
 
