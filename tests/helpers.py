@@ -41,16 +41,19 @@ def run(
     command: Sequence[object],
     *,
     cwd: Path | str,
-    env: dict[str, str] | None = None,
+    env: dict[str, str | None] | None = None,
     timeout: float = 600,
     check: bool = True,
     input: str | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run a command with text output captured; on failure (check) fail the test showing that output."""
+    """Run a command with text output captured; on failure (check) fail the test showing that output.
+
+    The command sees this process's environment with env over it; a name given None is unset."""
+    environment = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
     result = subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,

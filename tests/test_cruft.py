@@ -52,6 +52,7 @@ from tests.template_repo import (
     generate_project,
     git_environment,
 )
+from tests.venvs import project_environment
 
 
 @pytest.fixture
@@ -323,7 +324,7 @@ def test_cruft_diff_shows_the_local_changes(updated):
 def test_the_updated_project_passes_its_own_tests(updated, venv_for):
     project = updated.project.path
     venv = venv_for(project, DEFAULTS["python_version"])
-    env = {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+    env = project_environment(venv)
 
     result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v"], cwd=project, env=env)
 

@@ -20,8 +20,9 @@ import yaml
 
 from hooks.post_gen_project import PARTS, part_paths
 from tests.answers import KUBERNETES_SETS, OPTION_SETS, OPTIONS, with_answers
-from tests.helpers import REDIS, dockerfile_stages, run
+from tests.helpers import dockerfile_stages, run
 from tests.require import require_redis
+from tests.venvs import project_environment
 
 # What a switched-off part must not leave anywhere: in a file's content or in a path,
 # case-insensitive. A word is bounded by non-letters: "heartbeat" is not "beat", but
@@ -336,12 +337,7 @@ def test_celery_worker_test_really_runs_against_redis(bake, venv_for):
     require_redis()
     project = bake()
     venv = venv_for(project)
-    env = {
-        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
-        "VIRTUAL_ENV": str(venv),
-        "REQUIRE_SERVICES": "1",
-        "CELERY_BROKER_URL": f"{REDIS}/0",
-    }
+    env = project_environment(venv, REQUIRE_SERVICES="1")
 
     result = run(["bin/run-tests", "-p", "no:cacheprovider", "-v", "-m", "redis"], cwd=project, env=env)
 

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 
 import pytest
 
 from tests.answers import MATRIX, VARIANTS, answer_id, with_answers
-from tests.helpers import REDIS, database_url, run
-from tests.require import REQUIRE_ALL, require_postgres
+from tests.helpers import database_url, run
+from tests.require import require_postgres
+from tests.venvs import project_environment
 
 pytestmark = pytest.mark.slow
-
-
-def project_environment(venv: Path, **extra) -> dict:
-    # In CI the generated suites must not skip their service tests either.
-    services = {"REQUIRE_SERVICES": "1"} if REQUIRE_ALL else {}
-    broker = {"CELERY_BROKER_URL": f"{REDIS}/0"}  # ignored by a project without Celery
-    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **broker, **extra}
 
 
 @with_answers(*MATRIX)
@@ -73,7 +65,7 @@ def test_check_deploy_passes_with_secrets_only_in_files(bake, venv_for, tmp_path
         (tmp_path / name).write_text(value + "\n")
         files[f"{name}_FILE"] = str(tmp_path / name)
     env = project_environment(venv, DJANGO_SETTINGS_MODULE="config.settings.production", ALLOWED_HOSTS="example.com")
-    env = {key: value for key, value in {**os.environ, **env, **files}.items() if key not in secrets}
+    env |= {**files, **dict.fromkeys(secrets)}  # the secrets only in files: unset, whatever the shell exports
 
     result = run(["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=project, env=env)
 

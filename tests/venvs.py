@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import BIN, CACHE_DIR, build_once, tool
-from tests.require import unavailable
+from tests.helpers import BIN, CACHE_DIR, REDIS, build_once, tool
+from tests.require import REQUIRE_ALL, unavailable
 
 REQUIREMENTS = ("requirements.txt", "requirements-test.txt")
 # The tools run on a developer's machine, in a venv of their own (bin/setup-gitlab: python-gitlab).
@@ -64,3 +64,13 @@ def project_venv(project: Path, python_version: str, names: tuple[str, ...] = RE
         unavailable(f"Python {python_version} is not installed (looked on PATH and in ~/.pyenv)")
     venv = CACHE_DIR / "venvs" / f"py{python_version}-{requirements_key(project, python_version, names)}"
     return build_once(venv, lambda directory: install(directory, python, project, names))
+
+
+def project_environment(venv: Path, **extra: str | None) -> dict[str, str | None]:
+    """What a generated project's commands run with (helpers.run; None unsets): its venv first on
+    PATH, and the suite's own servers whatever a developer's shell exports, SQLite unless extra
+    gives DATABASE_URL, and the broker (which a project without Celery ignores). In CI
+    (DCT_REQUIRE_ALL=1) the project's service tests must not skip either."""
+    services = {"REQUIRE_SERVICES": "1"} if REQUIRE_ALL else {}
+    servers = {"DATABASE_URL": None, "CELERY_BROKER_URL": f"{REDIS}/0"}
+    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **servers, **extra}

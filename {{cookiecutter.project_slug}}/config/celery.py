@@ -24,13 +24,14 @@ app.autodiscover_tasks()
 def freeze_what_the_boot_loaded(**_):
     """Leave what the worker loaded at boot out of later garbage collections.
 
-    Sent once Django is set up and the tasks are imported, before the pool starts its
-    processes (prefork, the default): they inherit the frozen objects, so their collections
-    skip Django, the project and its tasks, which live as long as the process, and leave
-    those pages shared with the parent. The interpreter's last collection after a warm
-    shutdown (SIGTERM, as `docker stop` sends) skips them too, instead of spending most of
-    the shutdown traversing them. Garbage is collected first; an object frozen now that
-    later becomes garbage in a reference cycle is never freed, at most once each.
+    worker_init comes once Django is set up and the tasks are imported, before the pool starts
+    its processes (prefork, the default). Those processes inherit the frozen objects: their
+    collections skip Django, the project and its tasks, which live as long as the process,
+    and no longer write to (and so copy) the pages they share with the parent. The
+    interpreter's last collection after a warm shutdown (SIGTERM, as `docker stop` sends)
+    skips them too, instead of spending most of the shutdown traversing them. Garbage is
+    collected first; an object frozen now that later becomes garbage in a reference cycle is
+    never freed, at most once each.
     """
     gc.collect()
     gc.freeze()
