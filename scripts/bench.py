@@ -11,7 +11,6 @@ same run. This is a benchmark, not a test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -23,15 +22,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import POSTGRES, REDIS  # noqa: E402
-from tests.venvs import find_python, install  # noqa: E402
+from tests.helpers import POSTGRES, environment  # noqa: E402
+from tests.venvs import find_python, install, project_environment  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
 
 def timed(command, *, cwd=None, env=None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, check=True, capture_output=True)
+    subprocess.run(command, cwd=cwd, env=environment(env), check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -69,7 +68,6 @@ def bench_project(runs: int, scratch: Path) -> None:
     project = bake(scratch / "project")
     python = find_python("3.13")
     venv = scratch / "venv"
-    env = {"VIRTUAL_ENV": str(venv)}
     # The tests' own install (tests/venvs.py): uv, bytecode compiled, as the label says; without
     # it every process compiles what it imports where PYTHONDONTWRITEBYTECODE is set, as on CI.
     started = time.perf_counter()
@@ -86,7 +84,7 @@ def bench_project(runs: int, scratch: Path) -> None:
     # crosses a chunk boundary, so a loop that calls from exactly that depth runs several times
     # slower (on 3.13.0, the generated suite's Sentry test, where sentry-sdk lists the packages).
     report("the generated project's Python (CPython)", version)
-    path_env = {**env, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "CELERY_BROKER_URL": f"{REDIS}/0"}
+    path_env = project_environment(venv)
     tests = timed(["bin/run-tests", "-q", "-p", "no:cacheprovider"], cwd=project, env=path_env)
     report("fresh venv install (uv, bytecode compiled, warm uv cache)", f"{install_time:.1f} s")
     report("generated project's own test suite", f"{tests:.1f} s")

@@ -37,6 +37,11 @@ POSTGRES = os.environ.get("DCT_POSTGRES_URL", "postgres://postgres@127.0.0.1:543
 REDIS = os.environ.get("DCT_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")  # without a database number
 
 
+def environment(env: dict[str, str | None] | None = None) -> dict[str, str]:
+    """This process's environment with env over it; a name given None is unset."""
+    return {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
+
+
 def run(
     command: Sequence[object],
     *,
@@ -46,14 +51,12 @@ def run(
     check: bool = True,
     input: str | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run a command with text output captured; on failure (check) fail the test showing that output.
-
-    The command sees this process's environment with env over it; a name given None is unset."""
-    environment = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
+    """Run a command with text output captured, in environment(env); on failure (check) fail the
+    test showing that output."""
     result = subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
-        env=environment,
+        env=environment(env),
         capture_output=True,
         text=True,
         timeout=timeout,

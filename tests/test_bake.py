@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import tomllib
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
-from scripts import reserved_names
 from tests.answers import ALL_OFF, ALL_ON, KUBERNETES, KUBERNETES_SETS, MATRIX, TEMPLATE_DIR, with_answers
 from tests.helpers import BIN, parse_requirements, path_with, requirement_names, run, tool, tree_digest
 from tests.require import unavailable
@@ -100,25 +98,6 @@ def test_the_same_answers_bake_the_same_bytes(tmp_path, answers):
     first = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "a"), extra_context=answers)
     second = cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "b"), extra_context=answers)
     assert tree_digest(Path(first)) == tree_digest(Path(second))
-
-
-def compile_options(command: str) -> list[str]:
-    """The options of a `uv pip compile` command, without --quiet and --output-file."""
-    words = shlex.split(command)
-    return [word for word in words if word.startswith("--") and not word.startswith(("--quiet", "--output-file"))]
-
-
-def test_the_projects_relock_compiles_as_the_shipped_lock_files_headers_say():
-    """bin/lock-requirements and `make lock` (the headers) agree, for the oldest supported Python."""
-    shipped = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
-    script = (shipped / "bin" / "lock-requirements").read_text().replace("\\\n", " ")
-    (relock,) = [line for line in script.splitlines() if "uv pip compile" in line]
-    options = compile_options(relock)
-
-    for name in reserved_names.LOCK_FILES:
-        header = (shipped / name).read_text().splitlines()[1].lstrip("# ")
-        assert compile_options(header) == options, name
-    assert f"--python-version={reserved_names.PYTHON_VERSION}" in options
 
 
 @pytest.mark.slow

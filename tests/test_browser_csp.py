@@ -11,7 +11,6 @@ page the collector must receive one, so that the first test can fail.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 import time
@@ -25,6 +24,7 @@ import pytest
 from tests.helpers import run
 from tests.require import require_postgres, unavailable
 from tests.service import TRUSTED, serve
+from tests.venvs import project_environment
 
 pytestmark = pytest.mark.services
 
@@ -107,11 +107,9 @@ def site(default_project, frontend_build, venv_for, tmp_path_factory) -> tuple[P
     shutil.copytree(default_project, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     shutil.rmtree(project / "frontend" / "dist")
     shutil.copytree(frontend_build / "dist", project / "frontend" / "dist")
-    env = {
-        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "STATIC_ROOT": str(project / "staticfiles"),
-    }
+    env = project_environment(
+        venv, DJANGO_SETTINGS_MODULE="config.settings.base", STATIC_ROOT=str(project / "staticfiles")
+    )
     run(["python", "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], cwd=project, env=env)
     return project, venv
 

@@ -12,7 +12,6 @@ database pass, and its users are still there.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from tests.answers import DEFAULTS
 from tests.helpers import POSTGRES, database_url, run
 from tests.require import require_postgres
 from tests.template_repo import Repo, TemplateRepo, conflicts, cruft_update, generate_project, git_environment
+from tests.venvs import project_environment
 
 # The last template commit before the custom user model: projects generated from it have auth.User.
 OLD_TEMPLATE = "a1f25f6eee59576bc787d83e3726b6cffa0e6901"
@@ -59,10 +59,7 @@ class Project:
         self.path = repo.path
         self.env = {
             **repo.env,
-            "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
-            "VIRTUAL_ENV": str(venv),
-            "DATABASE_URL": database,
-            "DJANGO_SETTINGS_MODULE": "config.settings.development",
+            **project_environment(venv, DATABASE_URL=database, DJANGO_SETTINGS_MODULE="config.settings.development"),
         }
 
     def run(self, *command: str) -> str:

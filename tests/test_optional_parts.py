@@ -10,7 +10,6 @@ tests/test_project_suite.py.)
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -299,13 +298,9 @@ def test_collectstatic_serves_the_frontend_build(frontend_build, default_project
     shutil.rmtree(project / "frontend" / "dist")
     shutil.copytree(frontend_build / "dist", project / "frontend" / "dist")
     static_root = tmp_path / "staticfiles"
-    env = {
-        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
-        "VIRTUAL_ENV": str(venv),
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "STATIC_ROOT": str(static_root),
-        "PYTHONWARNINGS": "error",
-    }
+    env = project_environment(
+        venv, DJANGO_SETTINGS_MODULE="config.settings.base", STATIC_ROOT=str(static_root), PYTHONWARNINGS="error"
+    )
 
     run(["python", "manage.py", "collectstatic", "--noinput"], cwd=project, env=env)
     page = run(

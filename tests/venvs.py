@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import BIN, CACHE_DIR, REDIS, build_once, tool
+from tests.helpers import BIN, CACHE_DIR, REDIS, build_once, path_with, tool
 from tests.require import REQUIRE_ALL, unavailable
 
 REQUIREMENTS = ("requirements.txt", "requirements-test.txt")
@@ -73,4 +73,4 @@ def project_environment(venv: Path, **extra: str | None) -> dict[str, str | None
     (DCT_REQUIRE_ALL=1) the project's service tests must not skip either."""
     services = {"REQUIRE_SERVICES": "1"} if REQUIRE_ALL else {}
     servers = {"DATABASE_URL": None, "CELERY_BROKER_URL": f"{REDIS}/0"}
-    return {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(venv), **services, **servers, **extra}
+    return {**path_with(venv / "bin"), "VIRTUAL_ENV": str(venv), **services, **servers, **extra}
